@@ -1,0 +1,1 @@
+"""Persistence: the schema, the connection, migrations and the queries of each resource."""

@@ -1,0 +1,76 @@
+"""The connection to the database: `databases` with a query counter and dict rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import databases
+from sqlalchemy.sql import ClauseElement
+
+Query = ClauseElement | str
+
+
+def as_dict(row: Any) -> dict[str, Any]:
+    """A row as a plain dict, with column types applied on every backend.
+
+    `row._mapping` on asyncpg holds the raw values; indexing the row applies the
+    result processors (our JSON and UTC types), so we index key by key.
+    """
+    return {key: row[key] for key in row._mapping}
+
+
+class Database:
+    """One database for the whole process; counts the statements it runs."""
+
+    def __init__(self, url: str, **options: Any) -> None:
+        self.url = url
+        self.backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+        if self.backend == "postgresql":
+            options.setdefault("min_size", 1)
+            options.setdefault("max_size", 10)
+        self._db = databases.Database(url, **options)
+        # Read by the query-count tests and the benchmarks; cheap enough to keep always.
+        self.query_count = 0
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.backend == "postgresql"
+
+    @property
+    def is_connected(self) -> bool:
+        return self._db.is_connected
+
+    async def connect(self) -> None:
+        await self._db.connect()
+
+    async def disconnect(self) -> None:
+        await self._db.disconnect()
+
+    def transaction(self) -> Any:
+        """`async with db.transaction():`: everything inside commits or nothing does."""
+        return self._db.transaction()
+
+    def connection(self) -> Any:
+        return self._db.connection()
+
+    async def fetch_all(self, query: Query, values: Mapping[str, Any] | None = None) -> list[dict]:
+        self.query_count += 1
+        return [as_dict(r) for r in await self._db.fetch_all(query, values)]
+
+    async def fetch_one(self, query: Query, values: Mapping[str, Any] | None = None) -> dict | None:
+        self.query_count += 1
+        row = await self._db.fetch_one(query, values)
+        return None if row is None else as_dict(row)
+
+    async def fetch_val(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
+        self.query_count += 1
+        return await self._db.fetch_val(query, values)
+
+    async def execute(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
+        self.query_count += 1
+        return await self._db.execute(query, values)
+
+    async def execute_many(self, query: Query, values: list[Mapping[str, Any]]) -> None:
+        self.query_count += 1
+        await self._db.execute_many(query, values)

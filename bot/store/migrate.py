@@ -1,0 +1,105 @@
+"""Bring the schema up to date with Alembic, and say what was applied."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import create_async_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+T = TypeVar("T")
+
+
+def async_url(url: str) -> str:
+    """The SQLAlchemy URL of the async driver the service already uses for `url`."""
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # An attribute, not an option: options go through ConfigParser interpolation.
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def _outside_event_loop(func: Callable[[], T]) -> T:
+    """Call `func` here, or in a thread of its own when an event loop already runs here.
+
+    Alembic's env.py uses asyncio.run, which cannot nest inside a running loop.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return func()
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = func()
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="migrate")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
+
+
+def current_revisions(database_url: str) -> set[str]:
+    """The revisions the database is at (empty for a new database)."""
+
+    async def read() -> set[str]:
+        engine = create_async_engine(async_url(database_url))
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(
+                    lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+                )
+        finally:
+            await engine.dispose()
+
+    return _outside_event_loop(lambda: asyncio.run(read()))
+
+
+def pending_revisions(database_url: str) -> list[str]:
+    """Revisions not applied yet, oldest first, as 'id description'."""
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    current = current_revisions(database_url)
+    heads = script.get_heads()
+    if current == set(heads):
+        return []
+    revs = script.iterate_revisions(tuple(heads), tuple(current) or "base")
+    return [f"{rev.revision} {rev.doc}" for rev in reversed(list(revs))]
+
+
+def migrate(database_url: str) -> list[str]:
+    """Upgrade to the newest revision; return the revisions it applied, oldest first.
+
+    Safe from several processes at once: on PostgreSQL env.py takes an advisory
+    lock, so the second process waits and then finds nothing left to do.
+    """
+    config = alembic_config(database_url)
+    script = ScriptDirectory.from_config(config)
+    before = current_revisions(database_url)
+    _outside_event_loop(lambda: command.upgrade(config, "head"))
+    after = current_revisions(database_url)
+    if before == after:
+        return []
+    revs = script.iterate_revisions(tuple(after), tuple(before) or "base")
+    return [f"{rev.revision} {rev.doc}" for rev in reversed(list(revs))]
