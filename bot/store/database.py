@@ -15,9 +15,10 @@ def as_dict(row: Any) -> dict[str, Any]:
     """A row as a plain dict, with column types applied on every backend.
 
     `row._mapping` on asyncpg holds the raw values; indexing the row applies the
-    result processors (our JSON and UTC types), so we index key by key.
+    result processors (our JSON and UTC types), so we index key by key, taking the
+    names from the record's column map, which both backends fill.
     """
-    return {key: row[key] for key in row._mapping}
+    return {key: row[key] for key in row._column_map}
 
 
 class Database:

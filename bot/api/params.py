@@ -1,0 +1,95 @@
+"""Reading path, query and body parameters, with a clear 4xx for anything malformed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from bot.api.errors import ApiError, ValidationError
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the schema
+
+
+def path_id(request: Request, name: str = "id") -> int:
+    raw = request.path_params[name]
+    if not raw.isdigit() or int(raw) > MAX_ID or int(raw) < 1:
+        raise ApiError(404, f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
+def query_int(
+    request: Request,
+    name: str,
+    default: int | None = None,
+    minimum: int = 1,
+    maximum: int | None = None,
+) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        raise ValidationError({name: "must be a whole number"})
+    value = int(raw)
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f" and at most {maximum}" if maximum is not None else ""
+        raise ValidationError({name: f"must be at least {minimum}{bound}"})
+    return value
+
+
+def query_bool(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "false").lower()
+    if raw in ("true", "1", "yes", ""):
+        return raw != ""
+    if raw in ("false", "0", "no"):
+        return False
+    raise ValidationError({name: "must be true or false"})
+
+
+def query_choice(request: Request, name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = request.query_params.get(name, default)
+    if raw not in choices:
+        raise ValidationError({name: f"must be one of {', '.join(choices)}"})
+    return raw
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or 400 saying why it is not one."""
+    body = await request.body()
+    if not body:
+        raise ApiError(400, "a JSON object body is required")
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return value
+
+
+def required_strings(body: dict[str, Any], *names: str, max_length: int = 255) -> dict[str, str]:
+    """Each named field as a non-empty string; 400 naming every field that is not."""
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for name in names:
+        value = body.get(name)
+        if name not in body or value is None:
+            errors[name] = "is required"
+        elif not isinstance(value, str):
+            errors[name] = "must be a string"
+        elif not value.strip():
+            errors[name] = "must not be empty"
+        elif len(value) > max_length:
+            errors[name] = f"must be at most {max_length} characters"
+        else:
+            values[name] = value.strip()
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def reject_unknown(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise ValidationError({name: "is not a known field" for name in unknown})

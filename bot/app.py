@@ -1,0 +1,53 @@
+"""The Starlette application: routes, error handlers and the lifespan of its parts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from bot.api import health, projects, pull_requests, users
+from bot.api.errors import EXCEPTION_HANDLERS
+from bot.settings import Settings, load_settings
+from bot.store.database import Database
+
+# A part of the service that starts with the app and stops with it, in reverse order.
+Component = Callable[[Starlette], AbstractAsyncContextManager[None]]
+
+
+@asynccontextmanager
+async def database(app: Starlette) -> AsyncIterator[None]:
+    await app.state.db.connect()
+    try:
+        yield
+    finally:
+        await app.state.db.disconnect()
+
+
+COMPONENTS: tuple[Component, ...] = (database,)
+
+ROUTES: list[BaseRoute] = [
+    *health.routes,
+    *projects.routes,
+    *users.routes,
+    *pull_requests.routes,
+]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the service; nothing connects until the lifespan starts."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for component in COMPONENTS:
+                await stack.enter_async_context(component(app))
+            yield
+
+    app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.db = Database(settings.database_url)
+    return app

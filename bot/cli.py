@@ -1,0 +1,70 @@
+"""`reviewer` (and `python -m bot`): serve, migrate and the one-off jobs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.logs import configure_logging
+from bot.settings import ConfigError, Settings, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.migrate import migrate
+
+    applied = migrate(settings.database_url)
+    if applied:
+        for revision in applied:
+            print(f"applied {revision}")
+    else:
+        print("the database schema is up to date")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from bot.app import create_app
+    from bot.store.migrate import migrate
+
+    for revision in migrate(settings.database_url):
+        print(f"applied {revision}", flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port or settings.port,
+        log_config=None,  # our JSON logging stays in charge
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reviewer", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="migrate if needed, then serve HTTP with the scheduler")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")  # noqa: S104
+    serve.add_argument("--port", type=int, default=None, help="port (default $PORT or 8000)")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"reviewer: bad setting {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    func: Command = args.func
+    return func(args, settings)

@@ -1,0 +1,81 @@
+"""Queries on pull requests and who approved, commented on or idles on them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from bot.store.database import Database
+from bot.store.tables import pull_requests, reviews, users
+from bot.store.users import idle_requests, latest_decisive_review
+
+STATES = ("open", "closed", "all")
+
+
+async def list_pull_requests(
+    db: Database,
+    offset: int,
+    limit: int,
+    state: str = "open",
+    project_id: int | None = None,
+    user_id: int | None = None,
+) -> tuple[int, list[dict]]:
+    conditions = []
+    if state != "all":
+        conditions.append(pull_requests.c.state == state)
+    if project_id is not None:
+        conditions.append(pull_requests.c.project_id == project_id)
+    if user_id is not None:
+        conditions.append(pull_requests.c.user_id == user_id)
+    total = await db.fetch_val(
+        sa.select(sa.func.count()).select_from(pull_requests).where(*conditions)
+    )
+    rows = await db.fetch_all(
+        pull_requests.select()
+        .where(*conditions)
+        .order_by(pull_requests.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return total, rows
+
+
+async def get_pull_request(db: Database, pr_id: int) -> dict | None:
+    return await db.fetch_one(pull_requests.select().where(pull_requests.c.id == pr_id))
+
+
+async def pull_request_people(db: Database, pr_id: int) -> dict[str, list[str] | str | None]:
+    """The author, approvers, commenters and idlers of a pull request, as logins, in one query."""
+    latest = latest_decisive_review()
+    idle = idle_requests()
+    approver = sa.select(sa.literal_column("'approvers'").label("role"), latest.c.user_id).where(
+        latest.c.pull_request_id == pr_id, latest.c.state == "APPROVED"
+    )
+    commenter = (
+        sa.select(sa.literal_column("'commenters'").label("role"), reviews.c.user_id)
+        .where(reviews.c.pull_request_id == pr_id, reviews.c.state == "COMMENTED")
+        .distinct()
+    )
+    idler = sa.select(sa.literal_column("'idlers'").label("role"), idle.c.user_id).where(
+        idle.c.pull_request_id == pr_id
+    )
+    author = sa.select(sa.literal_column("'author'").label("role"), pull_requests.c.user_id).where(
+        pull_requests.c.id == pr_id
+    )
+    roles = sa.union_all(author, approver, commenter, idler).subquery("roles")
+    rows = await db.fetch_all(
+        sa.select(roles.c.role, users.c.username)
+        .join(users, users.c.id == roles.c.user_id)
+        .order_by(roles.c.role, users.c.username)
+    )
+    people: dict[str, list[str] | str | None] = {
+        "author": None,
+        "approvers": [],
+        "commenters": [],
+        "idlers": [],
+    }
+    for row in rows:
+        if row["role"] == "author":
+            people["author"] = row["username"]
+        else:
+            people[row["role"]].append(row["username"])  # type: ignore[union-attr]
+    return people

@@ -1,0 +1,147 @@
+"""Queries on users and what they did on pull requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.store.database import Database
+from bot.store.tables import pull_requests, reminders, review_requests, reviews, users
+
+# Review states that decide where a reviewer stands; COMMENTED ones leave it as it was.
+DECISIVE_STATES = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
+
+
+async def list_users(db: Database, offset: int, limit: int) -> tuple[int, list[dict]]:
+    total = await db.fetch_val(sa.select(sa.func.count()).select_from(users))
+    rows = await db.fetch_all(users.select().order_by(users.c.id).offset(offset).limit(limit))
+    return total, rows
+
+
+async def get_user(db: Database, user_id: int) -> dict | None:
+    return await db.fetch_one(users.select().where(users.c.id == user_id))
+
+
+def merge_metadata(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """The stored metadata with `patch` merged in; a key set to None is removed."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+async def update_metadata(db: Database, user_id: int, patch: dict[str, Any]) -> bool:
+    """Merge `patch` into the user's metadata; False when there is no such user."""
+    async with db.transaction():
+        # Read and write in one transaction so two PATCHes never lose each other's keys
+        # (FOR UPDATE on PostgreSQL; SQLite serialises writers already).
+        query = users.select().where(users.c.id == user_id)
+        if db.is_postgres:
+            query = query.with_for_update()
+        user = await db.fetch_one(query)
+        if user is None:
+            return False
+        merged = merge_metadata(user["metadata"] or {}, patch)
+        await db.execute(users.update().where(users.c.id == user_id).values(metadata=merged))
+    return True
+
+
+async def delete_user(db: Database, user_id: int) -> bool:
+    """Remove a user and their reviews and requests; their pull requests stay, authorless."""
+    async with db.transaction():
+        if await get_user(db, user_id) is None:
+            return False
+        await db.execute(reviews.delete().where(reviews.c.user_id == user_id))
+        await db.execute(review_requests.delete().where(review_requests.c.user_id == user_id))
+        await db.execute(reminders.delete().where(reminders.c.user_id == user_id))
+        await db.execute(
+            pull_requests.update().where(pull_requests.c.user_id == user_id).values(user_id=None)
+        )
+        await db.execute(users.delete().where(users.c.id == user_id))
+    return True
+
+
+def latest_decisive_review() -> sa.Subquery:
+    """Per (pull request, reviewer): the state of their newest decisive review."""
+    ranked = (
+        sa.select(
+            reviews.c.pull_request_id,
+            reviews.c.user_id,
+            reviews.c.state,
+            sa.func.row_number()
+            .over(
+                partition_by=(reviews.c.pull_request_id, reviews.c.user_id),
+                order_by=(reviews.c.submitted_at.desc(), reviews.c.github_id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(reviews.c.state.in_(DECISIVE_STATES))
+        .subquery("ranked")
+    )
+    return (
+        sa.select(ranked.c.pull_request_id, ranked.c.user_id, ranked.c.state)
+        .where(ranked.c.rank == 1)
+        .subquery("latest")
+    )
+
+
+def idle_requests() -> sa.Subquery:
+    """Open review requests of open pull requests with no review by that user since."""
+    later_review = (
+        sa.select(reviews.c.id)
+        .where(
+            reviews.c.pull_request_id == review_requests.c.pull_request_id,
+            reviews.c.user_id == review_requests.c.user_id,
+            reviews.c.submitted_at >= review_requests.c.requested_at,
+        )
+        .exists()
+    )
+    return (
+        sa.select(review_requests.c.pull_request_id, review_requests.c.user_id)
+        .join(pull_requests, pull_requests.c.id == review_requests.c.pull_request_id)
+        .where(
+            review_requests.c.user_id.is_not(None),
+            review_requests.c.removed_at.is_(None),
+            pull_requests.c.state == "open",
+            ~later_review,
+        )
+        .subquery("idle")
+    )
+
+
+async def approved_pull_requests(db: Database, user_id: int) -> list[dict]:
+    latest = latest_decisive_review()
+    return await db.fetch_all(
+        pull_requests.select()
+        .join(latest, latest.c.pull_request_id == pull_requests.c.id)
+        .where(latest.c.user_id == user_id, latest.c.state == "APPROVED")
+        .order_by(pull_requests.c.id)
+    )
+
+
+async def commented_pull_requests(db: Database, user_id: int) -> list[dict]:
+    commented = (
+        sa.select(reviews.c.pull_request_id)
+        .where(reviews.c.user_id == user_id, reviews.c.state == "COMMENTED")
+        .distinct()
+    )
+    return await db.fetch_all(
+        pull_requests.select().where(pull_requests.c.id.in_(commented)).order_by(pull_requests.c.id)
+    )
+
+
+async def idled_pull_requests(db: Database, user_id: int) -> list[dict]:
+    idle = idle_requests()
+    return await db.fetch_all(
+        pull_requests.select()
+        .where(
+            pull_requests.c.id.in_(
+                sa.select(idle.c.pull_request_id).where(idle.c.user_id == user_id)
+            )
+        )
+        .order_by(pull_requests.c.id)
+    )

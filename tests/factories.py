@@ -1,0 +1,86 @@
+"""Rows for tests, written through the schema the service uses."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.store.database import Database
+from bot.store.tables import projects, pull_requests, review_requests, reviews, users
+
+_ids = itertools.count(1000)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def at(minutes: int) -> datetime:
+    """A fixed instant `minutes` after T0."""
+    return T0 + timedelta(minutes=minutes)
+
+
+async def add_project(db: Database, owner: str = "docker", name: str = "cli", **kw: Any) -> int:
+    values = {
+        "name": f"{owner}/{name}",
+        "repo_owner": owner,
+        "repo_name": name,
+        "active": True,
+        "created_at": T0,
+        **kw,
+    }
+    return await db.execute(projects.insert().values(**values))
+
+
+async def add_user(db: Database, login: str, **kw: Any) -> int:
+    values = {"github_id": next(_ids), "username": login, "metadata": {}, "created_at": T0, **kw}
+    return await db.execute(users.insert().values(**values))
+
+
+async def add_pull_request(
+    db: Database, project_id: int, user_id: int | None, number: int, **kw: Any
+) -> int:
+    values = {
+        "github_id": next(_ids),
+        "project_id": project_id,
+        "user_id": user_id,
+        "number": number,
+        "title": f"PR {number}",
+        "url": f"https://github.com/o/r/pull/{number}",
+        "state": "open",
+        "draft": False,
+        "merged": False,
+        "created_at": T0,
+        "updated_at": T0,
+        **kw,
+    }
+    return await db.execute(pull_requests.insert().values(**values))
+
+
+async def add_review(
+    db: Database, pr_id: int, user_id: int, state: str, submitted_at: datetime
+) -> int:
+    return await db.execute(
+        reviews.insert().values(
+            github_id=next(_ids),
+            pull_request_id=pr_id,
+            user_id=user_id,
+            state=state,
+            submitted_at=submitted_at,
+        )
+    )
+
+
+async def add_request(
+    db: Database,
+    pr_id: int,
+    user_id: int,
+    requested_at: datetime,
+    removed_at: datetime | None = None,
+) -> int:
+    return await db.execute(
+        review_requests.insert().values(
+            pull_request_id=pr_id,
+            user_id=user_id,
+            requested_at=requested_at,
+            removed_at=removed_at,
+        )
+    )
