@@ -31,7 +31,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m tests.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
