@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
@@ -11,6 +12,7 @@ from starlette.routing import BaseRoute
 from bot.api import health, projects, pull_requests, users
 from bot.api.errors import EXCEPTION_HANDLERS
 from bot.settings import Settings, load_settings
+from bot.store.clock import utcnow
 from bot.store.database import Database
 
 # A part of the service that starts with the app and stops with it, in reverse order.
@@ -50,4 +52,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.settings = settings
     app.state.db = Database(settings.database_url)
+    # Code that needs "now" asks the app, so tests can hand it a clock of their own.
+    app.state.clock = utcnow
     return app
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[Starlette]:
+    """The app with its parts started but no server and no scheduler: for CLI commands.
+
+    `reviewer sync`, `remind` and the like run their job against `app.state`, the
+    same objects the served app uses.
+    """
+    app = create_app(dataclasses.replace(settings, scheduler=False))
+    async with app.router.lifespan_context(app):
+        yield app
