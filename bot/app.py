@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from bot.api import health, projects, pull_requests, users
+from bot.api import docs, health, projects, pull_requests, users
 from bot.api.errors import EXCEPTION_HANDLERS
 from bot.settings import Settings, load_settings
 from bot.store.clock import utcnow
@@ -32,6 +32,7 @@ COMPONENTS: tuple[Component, ...] = (database,)
 
 ROUTES: list[BaseRoute] = [
     *health.routes,
+    *docs.routes,
     *projects.routes,
     *users.routes,
     *pull_requests.routes,
