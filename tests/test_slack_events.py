@@ -1,0 +1,98 @@
+import json
+import time
+
+import pytest
+from starlette.testclient import TestClient
+
+from bot.app import create_app
+from tests.fake_slack import BOT_TOKEN, FakeSlack
+from tests.slack_signing import signed_headers
+
+CHALLENGE = {
+    "token": "legacy",
+    "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+    "type": "url_verification",
+}
+
+
+@pytest.fixture
+def slack_client(make_settings, fake_slack: FakeSlack):
+    with TestClient(create_app(make_settings(**fake_slack.env()))) as client:
+        yield client
+
+
+def test_without_slack_settings_the_service_runs_and_the_endpoint_says_503(client) -> None:
+    assert client.app.state.slack_app is None
+    assert client.app.state.slack is None
+    body = json.dumps(CHALLENGE).encode()
+    response = client.post("/slack/events", content=body, headers=signed_headers(body))
+    assert response.status_code == 503
+    assert response.json() == {"detail": "Slack is not configured"}
+    assert client.get("/healthz").status_code == 200
+
+
+def test_url_verification_is_answered_with_the_challenge(slack_client, fake_slack) -> None:
+    body = json.dumps(CHALLENGE).encode()
+    response = slack_client.post("/slack/events", content=body, headers=signed_headers(body))
+    assert response.status_code == 200
+    assert response.json() == {"challenge": CHALLENGE["challenge"]}
+    assert fake_slack.calls == []  # nothing asked of Slack to answer it
+
+
+def test_unsigned_requests_are_refused(slack_client) -> None:
+    body = json.dumps(CHALLENGE).encode()
+    response = slack_client.post(
+        "/slack/events", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 401
+    assert "challenge" not in response.text
+
+
+def test_a_signature_made_with_another_secret_is_refused(slack_client) -> None:
+    body = json.dumps(CHALLENGE).encode()
+    headers = signed_headers(body, secret="not-the-secret")
+    assert slack_client.post("/slack/events", content=body, headers=headers).status_code == 401
+
+
+def test_a_body_changed_after_signing_is_refused(slack_client) -> None:
+    body = json.dumps(CHALLENGE).encode()
+    headers = signed_headers(body)
+    tampered = body.replace(b"3eZ", b"XXX")
+    assert slack_client.post("/slack/events", content=tampered, headers=headers).status_code == 401
+
+
+def test_stale_requests_are_refused_even_when_well_signed(slack_client) -> None:
+    body = json.dumps(CHALLENGE).encode()
+    headers = signed_headers(body, timestamp=int(time.time()) - 10 * 60)
+    response = slack_client.post("/slack/events", content=body, headers=headers)
+    assert response.status_code == 401
+    # The same body signed now goes through, so only the age was wrong.
+    fresh = slack_client.post("/slack/events", content=body, headers=signed_headers(body))
+    assert fresh.status_code == 200
+
+
+def test_a_huge_body_is_refused_unread(slack_client) -> None:
+    body = b"{" + b" " * 1_100_000 + b"}"
+    response = slack_client.post("/slack/events", content=body, headers=signed_headers(body))
+    assert response.status_code == 413
+    assert "detail" in response.json()
+
+
+def test_the_client_talks_to_slack_api_url_with_the_bot_token(slack_client, fake_slack) -> None:
+    client = slack_client.app.state.slack
+    assert client.base_url == fake_slack.url
+    answer = slack_client.portal.call(client.auth_test)
+    assert answer["user_id"] == "UBOT"
+    assert [(c.method, c.token) for c in fake_slack.calls] == [("auth.test", BOT_TOKEN)]
+
+
+def test_the_client_waits_out_a_rate_limit_then_succeeds(slack_client, fake_slack) -> None:
+    fake_slack.rate_limit("chat.postMessage", times=1, retry_after=0)
+    client = slack_client.app.state.slack
+
+    async def post():
+        return await client.chat_postMessage(channel="C1", text="hello")
+
+    answer = slack_client.portal.call(post)
+    assert answer["ok"] is True
+    assert [c.status for c in fake_slack.calls_to("chat.postMessage", answered=False)] == [429, 200]
