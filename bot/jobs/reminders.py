@@ -118,7 +118,7 @@ def known_slack_id(metadata: dict[str, Any]) -> str | None:
 
 
 async def find_slack_id(
-    slack: AsyncWebClient, db: Database, reviewer: Reviewer, *, store: bool
+    slack: AsyncWebClient, db: Database, reviewer: Reviewer, *, remember: bool
 ) -> str | None:
     """Ask Slack for the reviewer by the email in their metadata; keep what it finds."""
     email = reviewer.metadata.get("email")
@@ -139,7 +139,7 @@ async def find_slack_id(
         )
         return None
     slack_id = (answer.get("user") or {}).get("id")
-    if slack_id and store:
+    if slack_id and remember:
         await update_metadata(db, reviewer.user_id, {"slack_id": slack_id})
         log.info("stored the Slack id found by email", extra={"login": reviewer.login})
     return slack_id
@@ -172,92 +172,89 @@ async def remind_idlers(state: State, *, dry_run: bool = False) -> ReminderSumma
     sent or stored; the summary's `messages` say what would have gone where.
     """
     settings: Settings = state.settings
-    db: Database = state.db
-    slack: AsyncWebClient | None = state.slack
     now: datetime = state.clock()
-    summary = ReminderSummary(day=local_day(now, settings.timezone))
+    summary = ReminderSummary(local_day(now, settings.timezone))
+    run = _Run(state.db, state.slack, summary, now, dry_run=dry_run)
     token = log_context.set({**(log_context.get() or {}), "job": "remind_idlers"})
     try:
-        reviewers = reviewers_from_rows(await store.idle_reviews(db), now)
-        if not reviewers:
-            log.info("nothing is idle; no reminders", extra=summary.as_log())
-            return summary
-        if slack is None and not dry_run:
-            for reviewer in reviewers:
-                summary.skip(reviewer, "Slack is off")
-            log.warning("Slack is off; no reminders sent", extra=summary.as_log())
-            return summary
-        run = _Run(db, None if dry_run else slack, summary, now)
-        channel = settings.slack_channel
-        direct, unnamed = await _targets(run, slack, reviewers, channel, dry_run=dry_run)
-        for slack_id, reviewer in direct:
-            if await run.claim([reviewer], slack_id):
-                await run.deliver(Outgoing(slack_id, idle_dm(reviewer.pull_requests), [reviewer]))
-        if unnamed and channel:
-            claimed = await run.claim(unnamed, channel)
-            for i in range(0, len(claimed), MAX_USERS_PER_CHANNEL_MESSAGE):
-                group = claimed[i : i + MAX_USERS_PER_CHANNEL_MESSAGE]
-                message = channel_message({r.login: r.pull_requests for r in group})
-                await run.deliver(Outgoing(channel, message, group))
-        log.info("reminders done", extra=summary.as_log())
-        return summary
+        await run.remind(await store.idle_reviews(run.db), settings.slack_channel)
     finally:
         log_context.reset(token)
-
-
-async def _targets(
-    run: _Run,
-    slack: AsyncWebClient | None,
-    reviewers: list[Reviewer],
-    channel: str | None,
-    *,
-    dry_run: bool,
-) -> tuple[list[tuple[str, Reviewer]], list[Reviewer]]:
-    """(Slack id, reviewer) for each DM, and the reviewers to name in the channel."""
-    summary = run.summary
-    already = await store.reminded_on(run.db, summary.day)
-    direct: list[tuple[str, Reviewer]] = []
-    unnamed: list[Reviewer] = []
-    for reviewer in reviewers:
-        if opted_out(reviewer.metadata):
-            summary.skip(reviewer, "reminders are off in their metadata")
-        elif reviewer.user_id in already:
-            summary.skip(reviewer, f"already reminded on {summary.day}")
-        else:
-            slack_id = known_slack_id(reviewer.metadata)
-            if slack_id is None and slack is not None:
-                slack_id = await find_slack_id(slack, run.db, reviewer, store=not dry_run)
-            if slack_id:
-                direct.append((slack_id, reviewer))
-            else:
-                unnamed.append(reviewer)
-    if unnamed and not channel:
-        for reviewer in unnamed:
-            summary.skip(reviewer, "no slack_id and no SLACK_CHANNEL")
-        log.warning(
-            "reviewers without a Slack id, and no SLACK_CHANNEL to name them in",
-            extra={"logins": [r.login for r in unnamed]},
-        )
-        unnamed = []
-    return direct, unnamed
+    return run.summary
 
 
 @dataclass
 class _Run:
-    """One run's shared parts; `slack` is None on a dry run, which sends and stores nothing."""
+    """One run of the reminder; a dry run sends and stores nothing."""
 
     db: Database
     slack: AsyncWebClient | None
     summary: ReminderSummary
     now: datetime
+    dry_run: bool = False
+
+    async def remind(self, rows: list[dict[str, Any]], channel: str | None) -> None:
+        summary = self.summary
+        reviewers = reviewers_from_rows(rows, self.now)
+        if not reviewers:
+            log.info("nothing is idle; no reminders", extra=summary.as_log())
+            return
+        if self.slack is None and not self.dry_run:
+            for reviewer in reviewers:
+                summary.skip(reviewer, "Slack is off")
+            log.warning("Slack is off; no reminders sent", extra=summary.as_log())
+            return
+        direct, unnamed = await self.targets(reviewers)
+        for slack_id, reviewer in direct:
+            if await self.claim([reviewer], slack_id):
+                await self.deliver(Outgoing(slack_id, idle_dm(reviewer.pull_requests), [reviewer]))
+        if unnamed and not channel:
+            for reviewer in unnamed:
+                summary.skip(reviewer, "no slack_id and no SLACK_CHANNEL")
+            log.warning(
+                "reviewers without a Slack id, and no SLACK_CHANNEL to name them in",
+                extra={"logins": [r.login for r in unnamed]},
+            )
+        elif unnamed and channel:
+            claimed = await self.claim(unnamed, channel)
+            for i in range(0, len(claimed), MAX_USERS_PER_CHANNEL_MESSAGE):
+                group = claimed[i : i + MAX_USERS_PER_CHANNEL_MESSAGE]
+                message = channel_message({r.login: r.pull_requests for r in group})
+                await self.deliver(Outgoing(channel, message, group))
+        log.info("reminders done", extra=summary.as_log())
+
+    async def targets(
+        self, reviewers: list[Reviewer]
+    ) -> tuple[list[tuple[str, Reviewer]], list[Reviewer]]:
+        """(Slack id, reviewer) for each DM, and the reviewers to name in the channel."""
+        already = await store.reminded_on(self.db, self.summary.day)
+        direct: list[tuple[str, Reviewer]] = []
+        unnamed: list[Reviewer] = []
+        for reviewer in reviewers:
+            if opted_out(reviewer.metadata):
+                self.summary.skip(reviewer, "reminders are off in their metadata")
+                continue
+            if reviewer.user_id in already:
+                self.summary.skip(reviewer, f"already reminded on {self.summary.day}")
+                continue
+            slack_id = known_slack_id(reviewer.metadata)
+            if slack_id is None and self.slack is not None:
+                slack_id = await find_slack_id(
+                    self.slack, self.db, reviewer, remember=not self.dry_run
+                )
+            if slack_id:
+                direct.append((slack_id, reviewer))
+            else:
+                unnamed.append(reviewer)
+        return direct, unnamed
 
     async def claim(self, reviewers: list[Reviewer], target: str) -> list[Reviewer]:
         """The reviewers this run may remind today; a concurrent run may have taken some."""
-        if self.slack is None:
+        if self.dry_run:
             return reviewers
+        day = self.summary.day
         claimed = []
         for reviewer in reviewers:
-            day = self.summary.day
             if await store.claim(self.db, reviewer.user_id, day, target, self.now):
                 claimed.append(reviewer)
             else:
@@ -266,7 +263,7 @@ class _Run:
 
     async def deliver(self, outgoing: Outgoing) -> None:
         self.summary.messages.append(outgoing)
-        if self.slack is None:
+        if self.dry_run or self.slack is None:
             outgoing.outcome = "dry-run"
             return
         await send(self.slack, outgoing)
@@ -276,7 +273,7 @@ class _Run:
             log.info("reminder sent", extra=extra)
         else:
             self.summary.failed += len(outgoing.reviewers)
-            # Given back so a later run today may try again.
+            # Given back, so a later run today may try them again.
             ids = [r.user_id for r in outgoing.reviewers]
             await store.release(self.db, ids, self.summary.day)
             log.warning("reminder not sent", extra={**extra, "error": outgoing.error})
