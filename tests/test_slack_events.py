@@ -1,5 +1,6 @@
 import json
 import time
+from urllib.parse import urlencode
 
 import pytest
 from starlette.testclient import TestClient
@@ -96,3 +97,44 @@ def test_the_client_waits_out_a_rate_limit_then_succeeds(slack_client, fake_slac
     answer = slack_client.portal.call(post)
     assert answer["ok"] is True
     assert [c.status for c in fake_slack.calls_to("chat.postMessage", answered=False)] == [429, 200]
+
+
+def test_a_signed_button_click_reaches_a_listener_with_a_working_client(
+    slack_client, fake_slack
+) -> None:
+    """How a feature's listener sees Slack: Bolt authorizes via auth.test, then dispatches."""
+    bolt = slack_client.app.state.slack_app
+    seen = []
+
+    @bolt.action("approve")
+    async def on_approve(ack, body, client):
+        seen.append(body["actions"][0]["value"])
+        # Before ack(), so the call is done when the HTTP answer comes back.
+        await client.chat_postEphemeral(channel="D1", user=body["user"]["id"], text="noted")
+        await ack()
+
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0TEST", "domain": "test"},
+        "user": {"id": "U1", "team_id": "T0TEST"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "1.2.3",
+        "channel": {"id": "D1"},
+        "container": {"type": "message", "channel_id": "D1", "message_ts": "1.000001"},
+        "actions": [{"action_id": "approve", "block_id": "b1", "type": "button", "value": "42"}],
+    }
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    headers = signed_headers(body, content_type="application/x-www-form-urlencoded")
+
+    response = slack_client.post("/slack/events", content=body, headers=headers)
+
+    assert response.status_code == 200
+    assert seen == ["42"]
+    assert [c.method for c in fake_slack.calls] == ["auth.test", "chat.postEphemeral"]
+    ephemeral = fake_slack.calls_to("chat.postEphemeral")[0]
+    assert (ephemeral.args["user"], ephemeral.args["text"], ephemeral.token) == (
+        "U1",
+        "noted",
+        BOT_TOKEN,
+    )

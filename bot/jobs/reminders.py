@@ -80,7 +80,13 @@ class ReminderSummary:
         self.skipped_why[reviewer.login] = why
 
     def as_log(self) -> dict[str, Any]:
-        return {"day": self.day, "sent": self.sent, "failed": self.failed, "skipped": self.skipped}
+        return {
+            "day": self.day,
+            "sent": self.sent,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "messages": len(self.messages),
+        }
 
 
 def reviewers_from_rows(rows: list[dict[str, Any]], now: datetime) -> list[Reviewer]:
@@ -221,7 +227,7 @@ class _Run:
                 group = claimed[i : i + MAX_USERS_PER_CHANNEL_MESSAGE]
                 message = channel_message({r.login: r.pull_requests for r in group})
                 await self.deliver(Outgoing(channel, message, group))
-        log.info("reminders done", extra=summary.as_log())
+        log.info("reminders done", extra={**summary.as_log(), "dry_run": self.dry_run})
 
     async def targets(
         self, reviewers: list[Reviewer]
