@@ -9,6 +9,7 @@ call and can be scripted:
     fake.fail_method("users.lookupByEmail", "ratelimited")  # every call answers ok=false
     fake.add_user("ann@example.com", "U9")  # known to users.lookupByEmail
     fake.calls_to("chat.postMessage")  # [Call(method, args, token), ...] in order
+    fake.response_url("r1")  # for interactive payloads; respond() posts are "response_url" calls
 """
 
 from __future__ import annotations
@@ -66,7 +67,12 @@ class FakeSlack:
         self._script = _Script()
         self._ts = itertools.count(1)
         self.url = ""  # set once the server listens: http://127.0.0.1:PORT/api/
-        self.app = Starlette(routes=[Route("/api/{method}", self._handle, methods=["GET", "POST"])])
+        self.app = Starlette(
+            routes=[
+                Route("/api/{method}", self._handle, methods=["GET", "POST"]),
+                Route("/respond/{key}", self._respond, methods=["POST"]),
+            ]
+        )
 
     # --- for tests ---------------------------------------------------------------
 
@@ -108,6 +114,13 @@ class FakeSlack:
         with self._lock:
             self._script.users_by_email[email.lower()] = user_id
 
+    def response_url(self, key: str = "1") -> str:
+        """A `response_url` for interactive payloads; Bolt's `respond()` posts there.
+
+        Those posts are recorded as calls of the method "response_url" (args: the JSON body).
+        """
+        return self.url.removesuffix("api/") + f"respond/{key}"
+
     def reset(self) -> None:
         with self._lock:
             self._calls.clear()
@@ -134,6 +147,13 @@ class FakeSlack:
             script = self._script
             body = self._answer(method, args, token, script)
         return JSONResponse(body)
+
+    async def _respond(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        args = {"key": request.path_params["key"], **(body if isinstance(body, dict) else {})}
+        with self._lock:
+            self._calls.append(Call("response_url", args, None))
+        return JSONResponse({"ok": True})
 
     def _answer(self, method: str, args: dict, token: str | None, script: _Script) -> dict:
         if not token:

@@ -1,13 +1,12 @@
 import json
 import time
-from urllib.parse import urlencode
 
 import pytest
 from starlette.testclient import TestClient
 
 from bot.app import create_app
 from tests.fake_slack import BOT_TOKEN, FakeSlack
-from tests.slack_signing import signed_headers
+from tests.slack_signing import button_click, signed_headers
 
 CHALLENGE = {
     "token": "legacy",
@@ -107,34 +106,47 @@ def test_a_signed_button_click_reaches_a_listener_with_a_working_client(
     seen = []
 
     @bolt.action("approve")
-    async def on_approve(ack, body, client):
+    async def on_approve(ack, body, client, respond):
         seen.append(body["actions"][0]["value"])
-        # Before ack(), so the call is done when the HTTP answer comes back.
+        # Before ack(), so the calls are done when the HTTP answer comes back.
         await client.chat_postEphemeral(channel="D1", user=body["user"]["id"], text="noted")
+        await respond(text="Approved", replace_original=True)
         await ack()
 
-    payload = {
-        "type": "block_actions",
-        "team": {"id": "T0TEST", "domain": "test"},
-        "user": {"id": "U1", "team_id": "T0TEST"},
-        "api_app_id": "A1",
-        "token": "legacy",
-        "trigger_id": "1.2.3",
-        "channel": {"id": "D1"},
-        "container": {"type": "message", "channel_id": "D1", "message_ts": "1.000001"},
-        "actions": [{"action_id": "approve", "block_id": "b1", "type": "button", "value": "42"}],
-    }
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    headers = signed_headers(body, content_type="application/x-www-form-urlencoded")
-
+    body, headers = button_click(fake_slack.response_url("r1"), "approve", "42")
     response = slack_client.post("/slack/events", content=body, headers=headers)
 
     assert response.status_code == 200
     assert seen == ["42"]
-    assert [c.method for c in fake_slack.calls] == ["auth.test", "chat.postEphemeral"]
+    assert [c.method for c in fake_slack.calls] == [
+        "auth.test",
+        "chat.postEphemeral",
+        "response_url",
+    ]
     ephemeral = fake_slack.calls_to("chat.postEphemeral")[0]
     assert (ephemeral.args["user"], ephemeral.args["text"], ephemeral.token) == (
         "U1",
         "noted",
         BOT_TOKEN,
     )
+    responded = fake_slack.calls_to("response_url")[0].args
+    assert (responded["key"], responded["text"], responded["replace_original"]) == (
+        "r1",
+        "Approved",
+        True,
+    )
+
+
+def test_a_failing_listener_is_logged_and_answered_500(slack_client, fake_slack, caplog) -> None:
+    bolt = slack_client.app.state.slack_app
+
+    @bolt.action("explode")
+    async def explode(ack):
+        raise RuntimeError("boom")
+
+    body, headers = button_click(fake_slack.response_url("r1"), "explode", "1")
+    response = slack_client.post("/slack/events", content=body, headers=headers)
+
+    assert response.status_code == 500
+    failures = [r for r in caplog.records if r.getMessage() == "a Slack listener failed"]
+    assert [r.error for r in failures] == ["RuntimeError('boom')"]
