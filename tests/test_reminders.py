@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -130,8 +131,11 @@ def posts(fake_slack) -> list[tuple[str, str]]:
     return [(c.args["channel"], c.args["text"]) for c in fake_slack.calls_to("chat.postMessage")]
 
 
-def test_one_dm_per_known_user_and_the_channel_for_the_rest(remind, team, fake_slack) -> None:
+def test_one_dm_per_known_user_and_the_channel_for_the_rest(remind, db, team, fake_slack) -> None:
+    queries = db.query_count
     summary = remind()
+    # One query finds every idler, one reads today's reminders, one claim per reminded user.
+    assert db.query_count - queries == 2 + 2
 
     assert posts(fake_slack) == [("U1", ALICE_TEXT), (CHANNEL, CAROL_TEXT)]
     dm, channel = fake_slack.calls_to("chat.postMessage")
@@ -144,11 +148,20 @@ def test_one_dm_per_known_user_and_the_channel_for_the_rest(remind, team, fake_s
     assert summary.day == "2026-01-08"
 
 
-def test_drafts_closed_and_reviewed_pull_requests_are_left_out(remind, team, fake_slack) -> None:
+def test_drafts_closed_and_reviewed_pull_requests_are_left_out(
+    remind, run, db, team, fake_slack
+) -> None:
+    gone = run(add_project, db, "old", "repo", active=False)  # left the installation
+    stale = run(add_pull_request, db, gone, team["bob"], 5, title="In a removed repository")
+    run(add_request, db, stale, team["alice"], T0)
+
     remind()
+
     everything = " ".join(text for _, text in posts(fake_slack))
+    assert "Fix prune warning" in everything
     assert "Draft: rework" not in everything
     assert "Closed already" not in everything
+    assert "In a removed repository" not in everything
     assert "U5" not in [channel for channel, _ in posts(fake_slack)]  # eve reviewed
 
 
@@ -312,3 +325,15 @@ def test_a_dry_run_sends_and_stores_nothing(remind, run, db, team, fake_slack) -
     ]
     assert run(db.fetch_all, reminders.select()) == []
     assert remind().sent == 2  # the real run afterwards still sends
+
+
+def test_two_runs_at_once_remind_each_user_once(run, client, clock, team, fake_slack) -> None:
+    async def twice():
+        state = client.app.state
+        return await asyncio.gather(remind_idlers(state), remind_idlers(state))
+
+    first, second = run(twice)
+
+    assert sorted(channel for channel, _ in posts(fake_slack)) == sorted(["U1", CHANNEL])
+    assert first.sent + second.sent == 2
+    assert first.failed + second.failed == 0
