@@ -10,6 +10,16 @@ call and can be scripted:
     fake.add_user("ann@example.com", "U9")  # known to users.lookupByEmail
     fake.calls_to("chat.postMessage")  # [Call(method, args, token), ...] in order
     fake.response_url("r1")  # for interactive payloads; respond() posts are "response_url" calls
+
+The `fake_slack` fixture (tests/conftest.py) serves one per session and empties it for
+each test. To run the service against it in a test module, override `settings`:
+
+    @pytest.fixture
+    def settings(make_settings, fake_slack):
+        return make_settings(**fake_slack.env(SLACK_CHANNEL="#reviews"))
+
+and `client`, `run` and `db` follow. tests/slack_signing.py signs requests to
+`/slack/events` (`signed_headers`, `button_click`).
 """
 
 from __future__ import annotations

@@ -27,14 +27,23 @@ def slack_client(make_settings, fake_slack: FakeSlack):
         yield client
 
 
-def test_without_slack_settings_the_service_runs_and_the_endpoint_says_503(client) -> None:
-    assert client.app.state.slack_app is None
-    assert client.app.state.slack is None
-    body = json.dumps(CHALLENGE).encode()
-    response = client.post("/slack/events", content=body, headers=signed_headers(body))
-    assert response.status_code == 503
-    assert response.json() == {"detail": "Slack is not configured"}
-    assert client.get("/healthz").status_code == 200
+def test_without_slack_settings_the_service_runs_and_the_endpoint_says_503(
+    make_settings, caplog
+) -> None:
+    settings = make_settings(SLACK_BOT_TOKEN="xoxb-only-a-token")  # no signing secret
+    with (
+        caplog.at_level("INFO", logger="bot.slack.app"),
+        TestClient(create_app(settings)) as client,
+    ):
+        assert client.app.state.slack_app is None
+        assert client.app.state.slack is None
+        body = json.dumps(CHALLENGE).encode()
+        response = client.post("/slack/events", content=body, headers=signed_headers(body))
+        assert response.status_code == 503
+        assert response.json() == {"detail": "Slack is not configured"}
+        assert client.get("/healthz").status_code == 200
+    off = [r for r in caplog.records if r.getMessage() == "Slack is off"]
+    assert [r.missing for r in off] == [["SLACK_SIGNING_SECRET"]]
 
 
 def test_url_verification_is_answered_with_the_challenge(slack_client, fake_slack) -> None:

@@ -95,9 +95,8 @@ def reviewers_from_rows(rows: list[dict[str, Any]], now: datetime) -> list[Revie
     for row in rows:
         reviewer = by_user.get(row["user_id"])
         if reviewer is None:
-            reviewer = by_user[row["user_id"]] = Reviewer(
-                row["user_id"], row["username"], row["metadata"] or {}
-            )
+            metadata = row["metadata"] if isinstance(row["metadata"], dict) else {}
+            reviewer = by_user[row["user_id"]] = Reviewer(row["user_id"], row["username"], metadata)
         reviewer.pull_requests.append(
             IdlePullRequest(
                 title=row["title"],
