@@ -12,6 +12,8 @@ from starlette.routing import BaseRoute
 from bot.api import docs, health, projects, pull_requests, users
 from bot.api.errors import EXCEPTION_HANDLERS
 from bot.settings import Settings, load_settings
+from bot.slack import app as slack_app
+from bot.slack import events as slack_events
 from bot.store.clock import utcnow
 from bot.store.database import Database
 
@@ -28,7 +30,7 @@ async def database(app: Starlette) -> AsyncIterator[None]:
         await app.state.db.disconnect()
 
 
-COMPONENTS: tuple[Component, ...] = (database,)
+COMPONENTS: tuple[Component, ...] = (database, slack_app.slack)
 
 ROUTES: list[BaseRoute] = [
     *health.routes,
@@ -36,6 +38,7 @@ ROUTES: list[BaseRoute] = [
     *projects.routes,
     *users.routes,
     *pull_requests.routes,
+    *slack_events.routes,
 ]
 
 

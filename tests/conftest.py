@@ -23,6 +23,7 @@ from bot.app import create_app
 from bot.settings import Settings, load_settings
 from bot.store.migrate import migrate
 from bot.store.tables import ALL_TABLES
+from tests.fake_slack import FakeSlack, FakeSlackServer
 
 BACKENDS = [
     b.strip() for b in os.environ.get("REVIEWER_TEST_BACKENDS", "sqlite,postgresql").split(",")
@@ -140,3 +141,18 @@ def run(client: TestClient) -> Callable[..., Any]:
 def db(client: TestClient) -> Any:
     """The app's Database; use it through `run`."""
     return client.app.state.db  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def fake_slack_server() -> Iterator[FakeSlackServer]:
+    server = FakeSlackServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_slack(fake_slack_server: FakeSlackServer) -> FakeSlack:
+    """The fake Slack Web API, emptied for this test; `make_settings(**fake_slack.env())`."""
+    fake_slack_server.fake.reset()
+    return fake_slack_server.fake
