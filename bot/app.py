@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from bot.api import health, projects, pull_requests, users
+from bot.api import health, projects, pull_requests, setup, users
 from bot.api.errors import EXCEPTION_HANDLERS
+from bot.api.middleware import RequestLogMiddleware
+from bot.monitoring import error_reporting
 from bot.settings import Settings, load_settings
 from bot.store.clock import utcnow
 from bot.store.database import Database
@@ -28,14 +31,17 @@ async def database(app: Starlette) -> AsyncIterator[None]:
         await app.state.db.disconnect()
 
 
-COMPONENTS: tuple[Component, ...] = (database,)
+COMPONENTS: tuple[Component, ...] = (error_reporting, database)
 
 ROUTES: list[BaseRoute] = [
     *health.routes,
     *projects.routes,
     *users.routes,
     *pull_requests.routes,
+    *setup.routes,
 ]
+
+MIDDLEWARE = [Middleware(RequestLogMiddleware)]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -49,8 +55,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await stack.enter_async_context(component(app))
             yield
 
-    app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app = Starlette(
+        routes=ROUTES,
+        middleware=MIDDLEWARE,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
     app.state.settings = settings
+    # The manifest flow's one-time states and where it writes the App's credentials.
+    app.state.setup = setup.SetupState()
     app.state.db = Database(settings.database_url)
     # Code that needs "now" asks the app, so tests can hand it a clock of their own.
     app.state.clock = utcnow

@@ -1,0 +1,67 @@
+"""Error reporting to Sentry, when SENTRY_DSN is set and the `sentry` extra is installed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Request parts that may carry bearer tokens, approval tokens or signatures.
+_REQUEST_SECRETS = ("headers", "cookies", "query_string", "data", "env")
+
+
+def scrub_event(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Drop whatever of the request could hold a secret before an event leaves."""
+    request = event.get("request")
+    if isinstance(request, dict):
+        for key in _REQUEST_SECRETS:
+            request.pop(key, None)
+        if isinstance(request.get("url"), str):
+            request["url"] = request["url"].split("?", 1)[0]
+    return event
+
+
+def init_sentry(settings: Settings, **options: Any) -> bool:
+    """Start reporting errors (requests, and error log lines such as a failed job).
+
+    Returns whether Sentry is on. `options` go to `sentry_sdk.init` as they are.
+    """
+    if not settings.sentry_dsn:
+        return False
+    try:
+        import sentry_sdk
+        from sentry_sdk.integrations.starlette import StarletteIntegration
+    except ImportError:
+        log.warning(
+            "SENTRY_DSN is set but sentry-sdk is not installed: pip install 'reviewer[sentry]'"
+        )
+        return False
+    sentry_sdk.init(
+        dsn=settings.sentry_dsn,
+        integrations=[StarletteIntegration()],
+        send_default_pii=False,
+        before_send=scrub_event,
+        **options,
+    )
+    return True
+
+
+@asynccontextmanager
+async def error_reporting(app: Starlette) -> AsyncIterator[None]:
+    """A component of the app: Sentry from start-up on, its queue flushed at shutdown."""
+    on = init_sentry(app.state.settings)
+    try:
+        yield
+    finally:
+        if on:
+            import sentry_sdk
+
+            await asyncio.to_thread(sentry_sdk.flush, 5)
