@@ -73,11 +73,12 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 def setup_form(manifest: dict[str, Any], action: str, org: str | None) -> str:
     owner = f"the organisation <code>{escape(org)}</code>" if org else "your personal account"
+    hook_url = manifest.get("hook_attributes", {}).get("url", "")
     return f"""
 <p>This creates the GitHub App that Reviewer runs as, from <code>app.yml</code>, owned by
 {owner}. GitHub asks you to confirm, then sends you back here and Reviewer saves the App's
 id, private key and webhook secret to <code>.env</code>.</p>
-<p>Webhooks will go to <code>{escape(manifest.get("hook_attributes", {}).get("url", ""))}</code>.</p>
+<p>Webhooks will go to <code>{escape(hook_url)}</code>.</p>
 <form action="{escape(action)}" method="post">
 <input type="hidden" name="manifest" value="{escape(json.dumps(manifest))}">
 <button type="submit">Create the GitHub App for {owner}</button>
