@@ -47,7 +47,8 @@ def init_sentry(settings: Settings, **options: Any) -> bool:
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
         integrations=[StarletteIntegration()],
-        send_default_pii=False,
+        # Frames' local variables hold the request's scope: headers, query string, body.
+        include_local_variables=False,
         before_send=scrub_event,
         **options,
     )
