@@ -24,7 +24,17 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _stopped(signum: int, frame: object) -> None:
+    """A stop asked for with SIGTERM (a platform restart) or Ctrl-C is a normal end.
+
+    uvicorn drains the requests in flight, closes the app, then raises the signal
+    again for the handler that was there before it; this one lets `serve` return 0.
+    """
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+
     import uvicorn
 
     from bot.app import create_app
@@ -32,6 +42,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     for revision in migrate(settings.database_url):
         print(f"applied {revision}", flush=True)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stopped)
     uvicorn.run(
         create_app(settings),
         host=args.host,

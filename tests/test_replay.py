@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,10 +16,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.loopback import serving
+from tests.processes import run_reviewer
 
 SECRET = "replay-secret"
 PAYLOADS = Path(__file__).parent / "payloads"
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -44,27 +41,13 @@ def receiver() -> Iterator[tuple[str, list[Event]]]:
         yield base, accepted
 
 
-def reviewer(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """`python -m bot ARGS` as a user runs it, with a clean environment of settings."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "SLACK_"))}
-    environ.update(PYTHONPATH=str(ROOT), **env)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_replay_signs_like_github(receiver, tmp_path: Path) -> None:
     base, accepted = receiver
     payload = tmp_path / "opened.json"
     shutil.copy(PAYLOADS / "pull_request.opened.json", payload)
     before = len(accepted)
 
-    done = reviewer(
+    done = run_reviewer(
         "replay",
         str(payload),
         "--event",
@@ -90,7 +73,7 @@ def test_replay_defaults_to_this_port_and_fresh_delivery_ids(receiver, tmp_path:
     payload = PAYLOADS / "pull_request.opened.json"
     before = len(accepted)
     for _ in range(2):
-        done = reviewer(
+        done = run_reviewer(
             "replay",
             str(payload),
             "--event",
@@ -107,7 +90,7 @@ def test_replay_defaults_to_this_port_and_fresh_delivery_ids(receiver, tmp_path:
 def test_a_wrong_secret_is_refused_by_the_receiver(receiver, tmp_path: Path) -> None:
     base, accepted = receiver
     before = len(accepted)
-    done = reviewer(
+    done = run_reviewer(
         "replay",
         str(PAYLOADS / "pull_request.opened.json"),
         "--event=pull_request",
@@ -122,12 +105,12 @@ def test_a_wrong_secret_is_refused_by_the_receiver(receiver, tmp_path: Path) -> 
 
 def test_replay_needs_a_secret_and_a_json_object(tmp_path: Path) -> None:
     payload = PAYLOADS / "pull_request.opened.json"
-    done = reviewer("replay", str(payload), "--event", "ping", cwd=tmp_path)
+    done = run_reviewer("replay", str(payload), "--event", "ping", cwd=tmp_path)
     assert done.returncode == 2
     assert "GITHUB_WEBHOOK_SECRET is not set" in done.stderr
     broken = tmp_path / "broken.json"
     broken.write_text("[1, 2")
-    done = reviewer(
+    done = run_reviewer(
         "replay", str(broken), "--event", "ping", cwd=tmp_path, GITHUB_WEBHOOK_SECRET=SECRET
     )
     assert done.returncode == 2
