@@ -165,6 +165,7 @@ def test_sigterm_lets_the_request_in_flight_finish(server) -> None:
         ("POST", "/v1/projects", 201)
     ]
     assert not any(TOKEN in line for line in lines)
+    assert not any("color_message" in entry for entry in output.json_lines())
 
 
 def test_sigterm_on_an_idle_server_exits_cleanly(server) -> None:

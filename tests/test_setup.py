@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import stat
 from collections.abc import Callable, Iterator
@@ -145,6 +146,9 @@ def test_callback_saves_the_app_and_closes_setup(setup_client, tmp_path: Path) -
     assert response.status_code == 200, response.text
     assert route.call_count == 1
     assert "https://github.com/apps/reviewer-acme/installations/new" in parse(response.text).links
+    assert response.headers["cache-control"] == "no-store"
+    # For platforms whose files vanish: the same lines, once, on the page.
+    assert 'GITHUB_WEBHOOK_SECRET="whsec-from-github"' in html.unescape(response.text)
     env_file = tmp_path / ".env"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     saved = dotenv_values(env_file)

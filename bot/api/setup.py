@@ -26,7 +26,7 @@ from starlette.routing import Route
 from bot.api.auth import token_matches
 from bot.api.errors import ApiError, NotFound, ValidationError
 from bot.api.projects import OWNER_RE
-from bot.setup.envfile import add_missing
+from bot.setup.envfile import add_missing, env_line
 from bot.setup.manifest import APP_YML, installation_url, load_manifest, new_app_url
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,22 @@ async def setup_callback(request: Request) -> HTMLResponse:
     request.app.state.settings = dataclasses.replace(settings, **new)
     setup.done = True
     log.info("GitHub App created", extra={"app_id": app["id"], "written": written, "kept": kept})
-    return page("Reviewer's GitHub App is ready", done_page(app, setup.env_file, written, kept))
+    body = done_page(app, setup.env_file, written, kept) + platform_values(values)
+    return page("Reviewer's GitHub App is ready", body)
+
+
+def platform_values(values: dict[str, str]) -> str:
+    """The settings once more, for platforms whose files vanish on restart (Heroku, containers).
+
+    Shown once, to whoever just created the App with a state only their browser had;
+    GitHub would show its owner the same from the App's settings.
+    """
+    lines = "".join(env_line(key, value) for key, value in values.items())
+    return (
+        "<details><summary>Running on a platform whose files do not survive a restart "
+        "(Heroku, most containers)? Set these as its config vars now.</summary>"
+        f"<pre>{escape(lines)}</pre><p>This page is not shown again.</p></details>"
+    )
 
 
 def done_page(app: dict[str, Any], env_file: Path, written: list[str], kept: list[str]) -> str:
