@@ -8,8 +8,9 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import yaml
 
-# The repository's top-level app.yml, beside the `bot` package.
-APP_YML = Path(__file__).resolve().parents[2] / "app.yml"
+from bot.paths import shipped
+
+APP_YML = shipped("app.yml")
 PLACEHOLDER = "{PUBLIC_URL}"
 
 
