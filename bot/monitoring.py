@@ -29,6 +29,16 @@ def scrub_event(event: dict[str, Any], hint: dict[str, Any] | None = None) -> di
     return event
 
 
+def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Outgoing HTTP calls are kept as breadcrumbs; their query strings are not."""
+    data = crumb.get("data")
+    if isinstance(data, dict):
+        data.pop("http.query", None)
+        if isinstance(data.get("url"), str):
+            data["url"] = data["url"].split("?", 1)[0]
+    return crumb
+
+
 def init_sentry(settings: Settings, **options: Any) -> bool:
     """Start reporting errors (requests, and error log lines such as a failed job).
 
@@ -50,6 +60,7 @@ def init_sentry(settings: Settings, **options: Any) -> bool:
         # Frames' local variables hold the request's scope: headers, query string, body.
         include_local_variables=False,
         before_send=scrub_event,
+        before_breadcrumb=scrub_breadcrumb,
         **options,
     )
     return True

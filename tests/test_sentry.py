@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -21,7 +22,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from bot.app import create_app
-from bot.monitoring import init_sentry, scrub_event
+from bot.logs import log_context
+from bot.monitoring import init_sentry, scrub_breadcrumb, scrub_event
 from bot.settings import load_settings
 from bot.store.migrate import migrate
 from tests.conftest import API_TOKEN
@@ -89,6 +91,17 @@ def test_scrub_event_drops_what_may_hold_secrets() -> None:
     assert scrub_event(event) == {"request": {"url": "http://x/approval", "method": "GET"}}
 
 
+def test_scrub_breadcrumb_drops_query_strings() -> None:
+    crumb = {
+        "type": "http",
+        "data": {"url": "https://approvers.example/list?key=secret", "http.query": "key=secret"},
+    }
+    assert scrub_breadcrumb(crumb) == {
+        "type": "http",
+        "data": {"url": "https://approvers.example/list"},
+    }
+
+
 def _decode(body: bytes, encoding: str | None) -> bytes:
     if encoding == "gzip":
         return gzip.decompress(body)
@@ -138,6 +151,14 @@ def test_an_error_reaches_sentry_without_secrets(sentry_endpoint, tmp_path: Path
         )
         assert response.status_code == 500
         assert response.json() == {"detail": "internal error"}
+        # A job's failure, as the scheduler logs it, is an error report too.
+        token = log_context.set({"job": "ReviewFetcher"})
+        try:
+            raise TimeoutError("GitHub took too long")
+        except TimeoutError:
+            logging.getLogger("bot.jobs").exception("job failed")
+        finally:
+            log_context.reset(token)
     # Leaving the lifespan flushed the queue: the events have arrived.
     events = [
         json.loads(line)
@@ -146,8 +167,9 @@ def test_an_error_reaches_sentry_without_secrets(sentry_endpoint, tmp_path: Path
         if line.startswith(b"{") and b'"exception"' in line
     ]
     assert events, envelopes
-    exception = events[0]["exception"]["values"][-1]
-    assert exception["type"] == "OperationalError"
+    types = [event["exception"]["values"][-1]["type"] for event in events]
+    assert "OperationalError" in types
+    assert "TimeoutError" in types
     text = b"".join(envelopes).decode()
     assert "approval-token-value" not in text
     assert API_TOKEN not in text

@@ -104,6 +104,7 @@ def test_setup_page_posts_the_filled_manifest_to_github(setup_client) -> None:
     assert manifest["setup_url"] == "http://reviewer.test/setup/installed"
     assert "{PUBLIC_URL}" not in json.dumps(manifest)
     assert set(manifest["default_events"]) >= {"pull_request", "pull_request_review"}
+    assert "GitHub cannot reach this address" not in client.get("/setup").text
     # Every visit hands out a state of its own.
     assert start(client)[2] != state
 
@@ -115,6 +116,13 @@ def test_setup_for_an_organisation_on_github_enterprise(setup_client) -> None:
         f"https://ghe.example.com/organizations/acme-corp/settings/apps/new?state={state}"
     )
     assert manifest["name"] == "Reviewer"
+
+
+def test_setup_warns_when_github_cannot_reach_public_url(setup_client) -> None:
+    client = setup_client(PUBLIC_URL="http://localhost:8000")
+    _, manifest, _ = start(client)
+    assert manifest["hook_attributes"]["url"] == "http://localhost:8000/github/webhooks"
+    assert "GitHub cannot reach this address" in client.get("/setup").text
 
 
 def test_setup_refuses_a_malformed_organisation(setup_client) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from cachetools import TTLCache
@@ -71,6 +72,21 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
     )
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")  # noqa: S104 (compared, not bound)
+
+
+def local_warning(hook_url: str) -> str:
+    """A warning when PUBLIC_URL is an address GitHub cannot deliver to."""
+    host = urlsplit(hook_url).hostname or ""
+    if host not in LOCAL_HOSTS and not host.endswith(".localhost"):
+        return ""
+    return (
+        "<p><strong>GitHub cannot reach this address.</strong> Set <code>PUBLIC_URL</code> to "
+        "a public one (a tunnel will do, see the README) and restart before you go on, or "
+        "change the App's webhook URL later.</p>"
+    )
+
+
 def setup_form(manifest: dict[str, Any], action: str, org: str | None) -> str:
     owner = f"the organisation <code>{escape(org)}</code>" if org else "your personal account"
     hook_url = manifest.get("hook_attributes", {}).get("url", "")
@@ -78,7 +94,7 @@ def setup_form(manifest: dict[str, Any], action: str, org: str | None) -> str:
 <p>This creates the GitHub App that Reviewer runs as, from <code>app.yml</code>, owned by
 {owner}. GitHub asks you to confirm, then sends you back here and Reviewer saves the App's
 id, private key and webhook secret to <code>.env</code>.</p>
-<p>Webhooks will go to <code>{escape(hook_url)}</code>.</p>
+<p>Webhooks will go to <code>{escape(hook_url)}</code>.</p>{local_warning(hook_url)}
 <form action="{escape(action)}" method="post">
 <input type="hidden" name="manifest" value="{escape(json.dumps(manifest))}">
 <button type="submit">Create the GitHub App for {owner}</button>
