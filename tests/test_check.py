@@ -20,6 +20,7 @@ from starlette.routing import Route
 from bot.cli import cmd_check
 from bot.settings import Settings
 from tests.loopback import free_port, serving
+from tests.processes import run_reviewer
 
 GOOD_SLACK_TOKEN = "xoxb-good-token"
 
@@ -205,3 +206,20 @@ def test_a_new_sqlite_database_is_not_created_by_check(make_settings, tmp_path: 
     code, lines = check(make_settings(DATABASE_URL=f"sqlite:///{tmp_path}/no/such.db"), capsys)
     assert code == 1
     assert "does not exist" in lines["database"]
+
+
+def test_check_as_a_command(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    done = run_reviewer("check", cwd=tmp_path, DATABASE_URL=url, PORT="eighty")
+    assert done.returncode == 1
+    assert done.stdout == "settings  failed   PORT: expected a whole number, got 'eighty'\n"
+    assert done.stderr == ""
+    done = run_reviewer("check", cwd=tmp_path, DATABASE_URL=url)
+    assert done.returncode == 0, done.stdout
+    assert [line.split()[:2] for line in done.stdout.splitlines()] == [
+        ["settings", "ok"],
+        ["database", "ok"],
+        ["github", "skipped"],
+        ["webhooks", "skipped"],
+        ["slack", "skipped"],
+    ]

@@ -204,6 +204,39 @@ def test_callback_keeps_values_already_in_env(setup_client, tmp_path: Path) -> N
 
 
 @respx.mock
+def test_callback_warns_about_values_the_environment_holds(setup_client) -> None:
+    client = setup_client(GITHUB_WEBHOOK_SECRET="from-the-environment")
+    _, _, state = start(client)
+    respx.post(url__regex=r".*/conversions").mock(
+        return_value=httpx.Response(201, json=conversion())
+    )
+    response = client.get("/setup/callback", params={"code": "abc", "state": state})
+    assert response.status_code == 200
+    assert (
+        "<code>GITHUB_WEBHOOK_SECRET</code> is also set in the environment, which wins"
+        in response.text
+    )
+    assert client.app.state.settings.github_webhook_secret == "whsec-from-github"
+
+
+@respx.mock
+def test_callback_shows_the_values_when_env_cannot_be_written(setup_client, tmp_path) -> None:
+    client = setup_client()
+    client.app.state.setup.env_file = tmp_path / "missing" / ".env"
+    _, _, state = start(client)
+    respx.post(url__regex=r".*/conversions").mock(
+        return_value=httpx.Response(201, json=conversion())
+    )
+    response = client.get("/setup/callback", params={"code": "abc", "state": state})
+    assert response.status_code == 200
+    assert "could not be written (No such file or directory)" in response.text
+    assert "<details open>" in response.text
+    assert "GITHUB_APP_ID=&quot;4242&quot;" in response.text
+    assert client.app.state.settings.github_app_configured
+    assert client.get("/setup").status_code == 404
+
+
+@respx.mock
 def test_callback_with_a_wrong_state_never_reaches_github(setup_client, tmp_path: Path) -> None:
     client = setup_client()
     _, _, state = start(client)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
 from html import escape
@@ -32,6 +33,7 @@ from bot.setup.manifest import APP_YML, installation_url, load_manifest, new_app
 
 log = logging.getLogger(__name__)
 
+CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 # GitHub's manifest codes expire after an hour; a state lives as long.
 STATE_TTL_SECONDS = 3600
 
@@ -124,6 +126,7 @@ async def show_setup(request: Request) -> HTMLResponse:
 
 def _take_state(setup: SetupState, given: str) -> bool:
     """Check the callback's state in constant time; a state works once."""
+    setup.states.expire()
     if not token_matches(given, tuple(setup.states)):
         return False
     setup.states.pop(given, None)
@@ -161,7 +164,7 @@ async def setup_callback(request: Request) -> HTMLResponse:
         raise ValidationError(
             {k: "is required" for k, v in (("code", code), ("state", state)) if not v}
         )
-    if not code.replace("-", "").replace("_", "").isalnum():
+    if not CODE_RE.match(code):
         raise ValidationError({"code": "is not a manifest code"})
     if not _take_state(setup, state):
         raise ApiError(403, "the state does not match one this service handed out; start at /setup")
@@ -173,51 +176,69 @@ async def setup_callback(request: Request) -> HTMLResponse:
         "GITHUB_PRIVATE_KEY": app["pem"],
         "GITHUB_WEBHOOK_SECRET": app["webhook_secret"],
     }
+    save_error = None
     try:
         written, kept = add_missing(setup.env_file, values)
-    except OSError as exc:
-        log.error("cannot write the App's settings", extra={"error": exc.strerror})
-        raise ApiError(
-            500,
-            f"the App {app['html_url']} was created but {setup.env_file} could not be written "
-            f"({exc.strerror}); generate a private key and a webhook secret in its settings",
-        ) from None
+    except OSError as exc:  # a read-only file system, say: the page shows the values
+        written, kept, save_error = [], [], exc.strerror or type(exc).__name__
+        log.error("cannot write the App's settings", extra={"error": save_error})
+    # Values the environment already held: it wins over .env at the next start.
+    shadowed = [k for k in values if k not in kept and getattr(settings, k.lower())]
     # This process acts as the new App from now on, as it will after a restart.
-    new = {k.lower(): v for k, v in values.items() if k in written}
+    new = {k.lower(): v for k, v in values.items() if k not in kept}
     request.app.state.settings = dataclasses.replace(settings, **new)
     setup.done = True
     log.info("GitHub App created", extra={"app_id": app["id"], "written": written, "kept": kept})
-    body = done_page(app, setup.env_file, written, kept) + platform_values(values)
-    return page("Reviewer's GitHub App is ready", body)
+    body = done_page(app, setup.env_file, written, kept, shadowed, save_error)
+    return page("Reviewer's GitHub App is ready", body + platform_values(values, save_error))
 
 
-def platform_values(values: dict[str, str]) -> str:
+def platform_values(values: dict[str, str], save_error: str | None) -> str:
     """The settings once more, for platforms whose files vanish on restart (Heroku, containers).
 
     Shown once, to whoever just created the App with a state only their browser had;
     GitHub would show its owner the same from the App's settings.
     """
     lines = "".join(env_line(key, value) for key, value in values.items())
+    opened = " open" if save_error else ""
     return (
-        "<details><summary>Running on a platform whose files do not survive a restart "
+        f"<details{opened}><summary>Running on a platform whose files do not survive a restart "
         "(Heroku, most containers)? Set these as its config vars now.</summary>"
         f"<pre>{escape(lines)}</pre><p>This page is not shown again.</p></details>"
     )
 
 
-def done_page(app: dict[str, Any], env_file: Path, written: list[str], kept: list[str]) -> str:
+def done_page(
+    app: dict[str, Any],
+    env_file: Path,
+    written: list[str],
+    kept: list[str],
+    shadowed: list[str],
+    save_error: str | None,
+) -> str:
+    def names(keys: list[str]) -> str:
+        return ", ".join(f"<code>{k}</code>" for k in keys)
+
     name = escape(str(app.get("name") or app.get("slug") or "Reviewer"))
     body = f'<p>GitHub created the App <a href="{escape(app["html_url"])}">{name}</a>.</p>'
-    if written:
+    where = f"<code>{escape(str(env_file.resolve()))}</code>"
+    if save_error:
         body += (
-            f"<p>Saved {', '.join(f'<code>{k}</code>' for k in written)} to "
-            f"<code>{escape(str(env_file.resolve()))}</code> (readable by its owner only).</p>"
+            f"<p><strong>{where} could not be written ({escape(save_error)}).</strong> "
+            "Set the values below where Reviewer reads its settings.</p>"
         )
+    if written:
+        body += f"<p>Saved {names(written)} to {where} (readable by its owner only).</p>"
     if kept:
         body += (
-            f"<p><strong>{', '.join(f'<code>{k}</code>' for k in kept)} already had a value in "
-            f"<code>.env</code>, which was left as it is.</strong> Replace it with the new "
-            "App's value, from the App's settings on GitHub, if it belongs to another App.</p>"
+            f"<p><strong>{names(kept)} already had a value in <code>.env</code>, which was "
+            "left as it is.</strong> Replace it with the new App's value, from the App's "
+            "settings on GitHub, if it belongs to another App.</p>"
+        )
+    if shadowed:
+        body += (
+            f"<p><strong>{names(shadowed)} is also set in the environment, which wins over "
+            "<code>.env</code>.</strong> Replace it there with the new value below.</p>"
         )
     body += (
         f'<p><a href="{escape(installation_url(app))}">Install the App</a> on the accounts and '
