@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
@@ -18,6 +19,8 @@ from bot.settings import Settings, load_settings
 from bot.store.clock import utcnow
 from bot.store.database import Database
 
+log = logging.getLogger(__name__)
+
 # A part of the service that starts with the app and stops with it, in reverse order.
 Component = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
@@ -32,6 +35,17 @@ async def database(app: Starlette) -> AsyncIterator[None]:
 
 
 COMPONENTS: tuple[Component, ...] = (error_reporting, database)
+
+
+@asynccontextmanager
+async def logged(component: Component, app: Starlette) -> AsyncIterator[None]:
+    """A component, with a log line once it has started and once it has stopped."""
+    name = getattr(component, "__name__", repr(component))
+    async with component(app):
+        log.info("component started", extra={"component": name})
+        yield
+    log.info("component stopped", extra={"component": name})
+
 
 ROUTES: list[BaseRoute] = [
     *health.routes,
@@ -52,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             for component in COMPONENTS:
-                await stack.enter_async_context(component(app))
+                await stack.enter_async_context(logged(component, app))
             yield
 
     app = Starlette(

@@ -160,6 +160,10 @@ def test_sigterm_lets_the_request_in_flight_finish(server) -> None:
     assert process.wait(DEADLINE_SECONDS) == 0
     lines = output.rest()
     assert any("Application shutdown complete" in line for line in lines)
+    stopped = [e["component"] for e in output.json_lines() if e["message"] == "component stopped"]
+    # Every part closed, the database connection among them (other parts may join).
+    assert "database" in stopped
+    assert stopped.index("database") < stopped.index("error_reporting")
     logged = [e for e in output.json_lines() if e["message"] == "request"]
     assert [(e["method"], e["path"], e["status"]) for e in logged] == [
         ("POST", "/v1/projects", 201)
