@@ -74,7 +74,7 @@ def test_without_the_package_a_dsn_only_warns(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout.splitlines()
-    assert out[-1] == "200"
+    assert "200" in out
     warnings = [json.loads(line) for line in out if line.startswith("{")]
     assert any("sentry-sdk is not installed" in w["message"] for w in warnings)
 
