@@ -28,7 +28,31 @@ async def database(app: Starlette) -> AsyncIterator[None]:
         await app.state.db.disconnect()
 
 
-COMPONENTS: tuple[Component, ...] = (database,)
+@asynccontextmanager
+async def github(app: Starlette) -> AsyncIterator[None]:
+    from bot.github.client import GitHub
+
+    # The clock is read through app.state at each use, so a test's clock applies.
+    app.state.github = GitHub(app.state.settings, clock=lambda: app.state.clock())
+    try:
+        yield
+    finally:
+        await app.state.github.aclose()
+
+
+@asynccontextmanager
+async def scheduler(app: Starlette) -> AsyncIterator[None]:
+    """The periodic jobs, when SCHEDULER is on; last, so every other part is up."""
+    if not app.state.settings.scheduler:
+        yield
+        return
+    from bot.jobs.scheduler import Scheduler
+
+    async with Scheduler(app.state) as app.state.scheduler:
+        yield
+
+
+COMPONENTS: tuple[Component, ...] = (database, github, scheduler)
 
 ROUTES: list[BaseRoute] = [
     *health.routes,

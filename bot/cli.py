@@ -44,6 +44,45 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    return asyncio.run(sync(settings, args.project))
+
+
+async def sync(settings: Settings, project: str | None) -> int:
+    """Run PullRequestFetcher then ReviewFetcher once, printing progress and summaries."""
+    from bot.app import running_app
+    from bot.jobs.pull_requests import fetch_pull_requests
+    from bot.jobs.reviews import fetch_reviews_cycle
+    from bot.store.sync_state import active_projects
+
+    def progress(line: str) -> None:
+        print(f"  {line}", flush=True)
+
+    async with running_app(settings) as app:
+        state = app.state
+        if not state.github.configured:
+            print(
+                "reviewer: set GITHUB_APP_ID and GITHUB_PRIVATE_KEY, or GITHUB_TOKEN",
+                file=sys.stderr,
+            )
+            return 2
+        if project is not None and not await active_projects(state.db, project):
+            print(f"reviewer: no active project {project}", file=sys.stderr)
+            return 2
+        failed = False
+        for name, fetch in (
+            ("PullRequestFetcher", fetch_pull_requests),
+            ("ReviewFetcher", fetch_reviews_cycle),
+        ):
+            print(f"{name}:", flush=True)
+            summary = await fetch(state, project, progress)
+            print(summary.describe(), flush=True)
+            failed = failed or bool(summary.failed) or summary.stopped is not None
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reviewer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -55,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(func=cmd_migrate)
+
+    sync = sub.add_parser("sync", help="run PullRequestFetcher and ReviewFetcher once, now")
+    sync.add_argument("--project", metavar="OWNER/NAME", help="only this project's repository")
+    sync.set_defaults(func=cmd_sync)
     return parser
 
 
