@@ -137,6 +137,10 @@ class Scheduler:
         finally:
             self._running.discard(task)
 
+    def scheduled(self) -> list[Any]:
+        """APScheduler's jobs (id, trigger, next run time), for `reviewer check` and tests."""
+        return self._scheduler.get_jobs() if self._scheduler else []
+
     async def __aenter__(self) -> Scheduler:
         settings: Settings = self.state.settings
         self._scheduler = AsyncIOScheduler(
