@@ -15,6 +15,7 @@ limits (403/429 with `Retry-After`), and records the rate limit GitHub reports.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,8 +33,15 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "reviewer-bot"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-# Entries (one per URL: a list page, a PR's reviews); each holds the decoded body.
-ETAG_CACHE_SIZE = 4096
+# The conditional-request cache holds each URL's decoded body (a list page, a pull
+# request's reviews); it is bounded by the bodies' JSON size, least recently used first.
+# 50 repositories x 20 open pull requests take about 21 MB (see tests/bench/bench_sync.py).
+ETAG_CACHE_BYTES = 64_000_000
+
+
+def cached_size(entry: tuple) -> int:
+    """The JSON size of a cached answer (etag, last-modified, data, next page)."""
+    return len(json.dumps(entry[2], separators=(",", ":")))
 
 
 class RateLimitLow(Exception):
@@ -191,7 +199,9 @@ class GitHub:
         self.settings = settings
         self.base_url = settings.github_api_url
         self.http = httpx.AsyncClient(timeout=TIMEOUT)
-        self.cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=ETAG_CACHE_SIZE)
+        self.cache: cachetools.LRUCache = cachetools.LRUCache(
+            maxsize=ETAG_CACHE_BYTES, getsizeof=cached_size
+        )
         self.stats = RequestStats()
         # Knobs tests turn to make waits instant; the waits are still recorded in stats.
         self.max_attempts = 4

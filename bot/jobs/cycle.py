@@ -23,10 +23,6 @@ Progress = Callable[[str], None]
 ProjectWork = Callable[[Any, dict, ReviewerAPI], Awaitable[Counts]]
 
 
-class NotConfigured(Exception):
-    """Neither an App nor GITHUB_TOKEN is configured: there is no way to ask GitHub."""
-
-
 async def find_installation(github: GitHub, owner: str, name: str) -> int | None:
     """The App's installation on a repository, asked as the App; None when not installed."""
     try:
@@ -45,8 +41,6 @@ async def api_for(state: Any, project: dict) -> ReviewerAPI | None:
     github: GitHub = state.github
     if github.uses_token:
         return github.token_api()
-    if github.tokens is None:
-        raise NotConfigured("set GITHUB_APP_ID and GITHUB_PRIVATE_KEY, or GITHUB_TOKEN")
     installation_id = project["installation_id"]
     if installation_id is None:
         installation_id = await find_installation(
