@@ -204,6 +204,7 @@ class FakeGitHub:
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self._token_ids = itertools.count(1)
+        self.uninstalled: set[int] = set()
         # Called before each answer; a test may move its clock there ("slow GitHub").
         self.before_answer: Callable[[], None] | None = None
 
@@ -222,6 +223,13 @@ class FakeGitHub:
         repo = Repo(self, owner, name, installation_id)
         self.repos[repo.full_name.lower()] = repo
         return repo
+
+    def uninstall(self, installation_id: int) -> None:
+        """The App is removed from an installation: its repositories and tokens go."""
+        self.uninstalled.add(installation_id)
+        for repo in self.repos.values():
+            if repo.installation_id == installation_id:
+                repo.installation_id = None
 
     def fail_next(
         self,
@@ -277,7 +285,7 @@ class FakeGitHub:
             if self.personal_token is not None and value == self.personal_token:
                 return "token", None
             known = self.tokens.get(value)
-            if known is not None and known[1] > self.clock():
+            if known is not None and known[1] > self.clock() and known[0] not in self.uninstalled:
                 return f"installation:{known[0]}", known[0]
         return None
 
@@ -313,6 +321,8 @@ class FakeGitHub:
         name, installation_id = credential
         m = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
         if m and request.method == "POST" and name == "app":
+            if int(m.group(1)) in self.uninstalled:
+                return httpx.Response(404, json={"message": "Not Found"})
             token = f"ghs_fake{next(self._token_ids):04d}"
             expires = self.clock() + self.token_lifetime
             self.tokens[token] = (int(m.group(1)), expires)

@@ -192,6 +192,20 @@ def test_a_project_without_the_app_is_skipped_and_says_so(
     assert client.get("/v1/pull_requests").json()[0]["project_id"] != moby["id"]
 
 
+def test_an_uninstalled_app_is_noticed(client, auth, run, state, github, clock) -> None:
+    add_docker(github, clock)
+    project = create(client, auth, DOCKER)
+    run(fetch_pull_requests, state)
+    github.uninstall(11)
+    state.github.tokens.forget(11)  # as after the hour a token lives
+
+    summary = run(fetch_reviews_cycle, state)
+
+    assert (summary.projects, summary.skipped, summary.failed) == (0, 1, 0)
+    shown = client.get(f"/v1/projects/{project['id']}").json()
+    assert (shown["installed"], shown["installation_id"]) == (False, None)
+
+
 def test_502_and_a_timeout_are_retried(client, auth, run, state, github, clock) -> None:
     add_docker(github, clock)
     create(client, auth, DOCKER)

@@ -8,12 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import cachetools
-from gidgethub import apps
+from gidgethub import BadRequest, apps
 from gidgethub.abc import GitHubAPI
 
 # A token is renewed this long before GitHub says it expires, so a request that
 # starts with it never reaches GitHub after its end.
 REFRESH_MARGIN = timedelta(minutes=5)
+
+
+class InstallationGone(Exception):
+    """GitHub knows no such installation any more: the App was uninstalled."""
+
+    def __init__(self, installation_id: int) -> None:
+        super().__init__(f"installation {installation_id} no longer exists")
+        self.installation_id = installation_id
 
 
 @dataclass(frozen=True)
@@ -71,12 +79,17 @@ class InstallationTokens:
             cached = self._cache.get(installation_id)
             if cached is not None:
                 return cached.token
-            answer = await apps.get_installation_access_token(
-                app_api,
-                installation_id=str(installation_id),
-                app_id=self.app_id,
-                private_key=self._private_key,
-            )
+            try:
+                answer = await apps.get_installation_access_token(
+                    app_api,
+                    installation_id=str(installation_id),
+                    app_id=self.app_id,
+                    private_key=self._private_key,
+                )
+            except BadRequest as exc:
+                if exc.status_code == 404:
+                    raise InstallationGone(installation_id) from None
+                raise
             token = InstallationToken(answer["token"], parse_github_time(answer["expires_at"]))
             self._cache[installation_id] = token
             self.issued += 1

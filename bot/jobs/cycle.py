@@ -12,6 +12,7 @@ from typing import Any
 
 from gidgethub import BadRequest, RateLimitExceeded
 
+from bot.github.auth import InstallationGone
 from bot.github.client import GitHub, RateLimitLow, ReviewerAPI
 from bot.jobs.summary import Counts, Summary
 from bot.logs import log_context
@@ -91,6 +92,12 @@ async def run_cycle(
             log.warning("rate limit low; the cycle stops early", extra={"error": str(exc)})
             say(f"{name}: stopped, {exc}")
             break
+        except InstallationGone as exc:
+            # Uninstalled: forget it; the next cycle looks the repository up again.
+            await sync_state.set_installation(state.db, project["id"], None)
+            summary.skipped += 1
+            log.warning("the App's installation is gone; skipped", extra={"error": str(exc)})
+            say(f"{name}: skipped, {exc}")
         except Exception as exc:
             summary.failed += 1
             log.exception("project sync failed")
