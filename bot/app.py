@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute
 
 from bot.api import health, projects, pull_requests, users
 from bot.api.errors import EXCEPTION_HANDLERS
+from bot.github import webhooks
 from bot.settings import Settings, load_settings
 from bot.store.clock import utcnow
 from bot.store.database import Database
@@ -59,6 +60,7 @@ ROUTES: list[BaseRoute] = [
     *projects.routes,
     *users.routes,
     *pull_requests.routes,
+    *webhooks.routes,
 ]
 
 

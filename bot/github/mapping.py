@@ -29,6 +29,11 @@ def _field(obj: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
     return value
 
 
+def part(payload: Any, key: str) -> Mapping[str, Any]:
+    """A nested object of a payload (`part(data, "pull_request")`), or PayloadError."""
+    return _field(payload, key, Mapping, "payload")
+
+
 def parse_time(value: Any, what: str = "time") -> datetime | None:
     """GitHub's ISO 8601 time (`2019-05-15T15:20:33Z`) as an aware UTC datetime; None stays None."""
     if value is None:

@@ -14,17 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.github import mapping
 from bot.store.database import Database
 from bot.store.tables import projects, pull_requests, review_requests, reviews, users
-
-
-def _insert(db: Database, table: sa.Table) -> Any:
-    """An INSERT that knows `ON CONFLICT` in the dialect of `db`."""
-    return (postgresql.insert if db.is_postgres else sqlite.insert)(table)
-
+from bot.store.upsert import insert_for
 
 # Users ---------------------------------------------------------------------------------
 
@@ -36,7 +30,7 @@ async def upsert_users(
     by_github_id = {row["github_id"]: row["username"] for row in rows}
     if not by_github_id:
         return {}
-    stmt = _insert(db, users).values(
+    stmt = insert_for(db, users).values(
         [
             {"github_id": gid, "username": login, "metadata": {}, "created_at": now}
             for gid, login in sorted(by_github_id.items())
@@ -155,7 +149,7 @@ async def upsert_pull_request(
     Returns (pull_requests.id, applied); applied is False when the stored `updated_at`
     is later than the row's, and then nothing was written. Equal times apply.
     """
-    stmt = _insert(db, pull_requests).values(project_id=project_id, user_id=author_id, **row)
+    stmt = insert_for(db, pull_requests).values(project_id=project_id, user_id=author_id, **row)
     updated = {name: stmt.excluded[name] for name in row if name != "github_id"}
     updated["project_id"] = stmt.excluded.project_id
     # A payload without an author keeps the one we know.
@@ -197,7 +191,7 @@ async def upsert_review(
 
     Returns (reviews.id, applied).
     """
-    stmt = _insert(db, reviews).values(pull_request_id=pr_id, user_id=user_id, **row)
+    stmt = insert_for(db, reviews).values(pull_request_id=pr_id, user_id=user_id, **row)
     stmt = stmt.on_conflict_do_update(
         index_elements=[reviews.c.github_id],
         set_={"state": stmt.excluded.state, "submitted_at": stmt.excluded.submitted_at},
@@ -229,7 +223,7 @@ async def add_review_request(
     unless its removal is later than `now`.
     """
     column, value = _request_target(user_id, team_slug)
-    stmt = _insert(db, review_requests).values(
+    stmt = insert_for(db, review_requests).values(
         pull_request_id=pr_id, requested_at=now, removed_at=None, **{column: value}
     )
     stored = review_requests.c
@@ -294,7 +288,7 @@ async def replace_review_requests(
     for column, wanted in (("user_id", wanted_users), ("team_slug", wanted_teams)):
         if not wanted:
             continue
-        stmt = _insert(db, review_requests).values(
+        stmt = insert_for(db, review_requests).values(
             [
                 {"pull_request_id": pr_id, column: value, "requested_at": now, "removed_at": None}
                 for value in wanted
