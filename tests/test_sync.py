@@ -369,3 +369,39 @@ def test_reviewer_sync_command_prints_progress_and_summary(
 
     assert main(["sync", "--project", "nobody/nothing"]) == 2
     assert "no active project nobody/nothing" in capsys.readouterr().err
+
+
+def test_a_webhook_and_a_poll_of_one_fact_write_the_same_rows(
+    client, auth, run, state, github, clock, db
+) -> None:
+    from bot.store.tables import pull_requests, review_requests, reviews, users
+    from tests.webhook_client import deliver
+
+    repo = add_docker(github, clock)
+    review = repo.reviews[1][0]
+    common = {"repository": repo.json, "installation": {"id": 11}, "sender": github.user("bob")}
+    for event, body in (
+        ("pull_request", {"action": "opened", "number": 1, "pull_request": repo.pull_detail(1)}),
+        (
+            "pull_request_review",
+            {"action": "submitted", "review": review, "pull_request": repo.pull_detail(1)},
+        ),
+    ):
+        assert deliver(client, event, {**body, **common}).status_code < 300
+
+    async def rows() -> list[list[dict]]:
+        return [
+            await db.fetch_all(table.select().order_by(table.c.id))
+            for table in (pull_requests, reviews, review_requests, users)
+        ]
+
+    by_webhook = run(rows)
+    run(fetch_reviews_cycle, state, "docker/cli")  # stores PR 1 and its reviews again
+    by_poll = run(rows)
+
+    pr_one = [r for r in by_poll[0] if r["number"] == 1]
+    assert by_webhook[0] == pr_one
+    assert by_webhook[1] == by_poll[1][: len(by_webhook[1])] and len(by_webhook[1]) == 1
+    requests_of_one = [r for r in by_poll[2] if r["pull_request_id"] == pr_one[0]["id"]]
+    assert by_webhook[2] == requests_of_one
+    assert by_webhook[3] == by_poll[3][: len(by_webhook[3])]
