@@ -234,6 +234,22 @@ def test_secondary_rate_limit_waits_as_retry_after_says(
     assert state.github.stats.waits == [7.0, 3.0]
 
 
+def test_a_long_secondary_rate_limit_stops_the_cycle(
+    client, auth, run, state, github, clock
+) -> None:
+    add_docker(github, clock)
+    create(client, auth, DOCKER)
+    create(client, auth, MOBY)
+    github.fail_next("GET", r"/pulls$", status=403, headers={"retry-after": "3600"})
+
+    summary = run(fetch_pull_requests, state)
+
+    assert (summary.projects, summary.failed) == (0, 0)
+    assert "secondary rate limit" in summary.stopped and "docker/cli" in summary.stopped
+    assert state.github.stats.waits == []
+    assert not github.calls_to(r"^/repos/moby")
+
+
 def test_installation_token_expiring_mid_run_is_renewed(
     client, auth, run, state, github, clock
 ) -> None:

@@ -54,6 +54,15 @@ class RateLimitLow(Exception):
         self.reset = reset
 
 
+class SecondaryRateLimit(RateLimitLow):
+    """GitHub asks for a longer pause than a cycle waits: the cycle stops early."""
+
+    def __init__(self, wait: float) -> None:
+        Exception.__init__(self, f"secondary rate limit: GitHub asks for a {wait:.0f} s pause")
+        self.remaining = 0
+        self.reset = None
+
+
 @dataclass
 class RequestStats:
     """What GitHub calls cost; counters only grow, summaries take differences."""
@@ -86,13 +95,13 @@ class RateLimit:
         return cls(remaining, limit, reset)
 
 
-def retry_after(status: int, headers: Mapping[str, str]) -> float | None:
+def retry_after(status: int, headers: Mapping[str, str], body: bytes = b"") -> float | None:
     """Seconds a secondary rate limit asks us to wait, or None when it is not one.
 
     GitHub answers a secondary rate limit with 403 or 429 and `Retry-After`; without
-    that header, a 429 (or a 403 that is not the primary limit running out) means
+    that header, a 429 (or a 403 whose message says "secondary rate limit") means
     "wait at least a minute". A 403 with no requests left is the primary limit, not
-    retried: the cycle stops instead.
+    retried: the cycle stops instead. Any other 403 is a refusal, not a limit.
     """
     if status not in (403, 429):
         return None
@@ -104,7 +113,7 @@ def retry_after(status: int, headers: Mapping[str, str]) -> float | None:
             return 60.0
     if headers.get("x-ratelimit-remaining") == "0":
         return None
-    return 60.0 if status == 429 else None
+    return 60.0 if status == 429 or b"secondary rate limit" in body.lower() else None
 
 
 class ReviewerAPI(gh_httpx.GitHubAPI):
@@ -176,9 +185,13 @@ class ReviewerAPI(gh_httpx.GitHubAPI):
                 renewed = True
                 self._on_unauthorized()
                 continue
-            wait = retry_after(status, response.headers)
+            wait = retry_after(status, response.headers, response.content)
+            if wait is not None and (
+                wait > github.retry_after_max or attempt >= github.max_attempts
+            ):
+                raise SecondaryRateLimit(wait)
             if attempt < github.max_attempts:
-                if wait is not None and wait <= github.retry_after_max:
+                if wait is not None:
                     log.warning(
                         "GitHub secondary rate limit; waiting",
                         extra={"url": url, "status": status, "seconds": wait},
