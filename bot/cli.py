@@ -53,8 +53,11 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 async def sync(settings: Settings, project: str | None) -> int:
     """Run PullRequestFetcher then ReviewFetcher once, printing progress and summaries."""
     from bot.app import running_app
+    from bot.jobs.pull_requests import NAME as PR_FETCHER
     from bot.jobs.pull_requests import fetch_pull_requests
+    from bot.jobs.reviews import NAME as REVIEW_FETCHER
     from bot.jobs.reviews import fetch_reviews_cycle
+    from bot.jobs.scheduler import job_lock
     from bot.store.sync_state import active_projects
 
     def progress(line: str) -> None:
@@ -73,11 +76,17 @@ async def sync(settings: Settings, project: str | None) -> int:
             return 2
         failed = False
         for name, fetch in (
-            ("PullRequestFetcher", fetch_pull_requests),
-            ("ReviewFetcher", fetch_reviews_cycle),
+            (PR_FETCHER, fetch_pull_requests),
+            (REVIEW_FETCHER, fetch_reviews_cycle),
         ):
             print(f"{name}:", flush=True)
-            summary = await fetch(state, project, progress)
+            # The scheduler's lock: a run here never overlaps one in a served process.
+            async with job_lock(settings, name) as acquired:
+                if not acquired:
+                    print(f"  another process is running {name} now; skipped", flush=True)
+                    failed = True
+                    continue
+                summary = await fetch(state, project, progress)
             print(summary.describe(), flush=True)
             failed = failed or bool(summary.failed) or summary.stopped is not None
     return 1 if failed else 0

@@ -421,3 +421,32 @@ def test_a_webhook_and_a_poll_of_one_fact_write_the_same_rows(
     requests_of_one = [r for r in by_poll[2] if r["pull_request_id"] == pr_one[0]["id"]]
     assert by_webhook[2] == requests_of_one
     assert by_webhook[3] == by_poll[3][: len(by_webhook[3])]
+
+
+def test_reviewer_sync_skips_a_fetcher_another_process_is_running(
+    settings, github, clock, capsys
+) -> None:
+    import asyncio
+
+    from starlette.testclient import TestClient
+
+    from bot.app import create_app
+    from bot.cli import sync as sync_command
+    from bot.jobs.scheduler import job_lock
+
+    if not settings.is_postgres:
+        pytest.skip("advisory locks are PostgreSQL's")
+    add_docker(github, clock)
+    with TestClient(create_app(settings)) as client:
+        create(client, {"Authorization": "Bearer test-api-token"}, DOCKER)
+
+    async def while_a_served_process_runs_the_review_fetcher() -> int:
+        async with job_lock(settings, "ReviewFetcher") as held:
+            assert held
+            return await sync_command(settings, None)
+
+    assert asyncio.run(while_a_served_process_runs_the_review_fetcher()) == 1
+    out = capsys.readouterr().out
+    assert "PullRequestFetcher: 1 projects synced, 0 skipped, 0 failed" in out
+    assert "another process is running ReviewFetcher now; skipped" in out
+    assert not github.calls_to(r"/reviews$")
