@@ -154,6 +154,9 @@ class ReviewerAPI(gh_httpx.GitHubAPI):
     ) -> tuple[int, Mapping[str, str], bytes]:
         github = self.github
         request_headers = dict(headers)
+        # A failed POST may have been applied; only idempotent requests are sent again
+        # (and asking for an installation token, which is harmless twice).
+        idempotent = method in ("GET", "HEAD", "PUT", "DELETE") or url.endswith("/access_tokens")
         renewed = False
         attempt = 0
         while True:
@@ -165,7 +168,7 @@ class ReviewerAPI(gh_httpx.GitHubAPI):
                     method, url, headers=request_headers, content=body
                 )
             except (httpx.TimeoutException, httpx.NetworkError) as exc:
-                if attempt >= github.max_attempts:
+                if attempt >= github.max_attempts or not idempotent:
                     raise
                 log.warning(
                     "GitHub did not answer; retrying",
@@ -186,22 +189,19 @@ class ReviewerAPI(gh_httpx.GitHubAPI):
                 self._on_unauthorized()
                 continue
             wait = retry_after(status, response.headers, response.content)
-            if wait is not None and (
-                wait > github.retry_after_max or attempt >= github.max_attempts
-            ):
-                raise SecondaryRateLimit(wait)
-            if attempt < github.max_attempts:
-                if wait is not None:
-                    log.warning(
-                        "GitHub secondary rate limit; waiting",
-                        extra={"url": url, "status": status, "seconds": wait},
-                    )
-                    await self._wait(wait)
-                    continue
-                if status >= 500:
-                    log.warning("GitHub answered %s; retrying", status, extra={"url": url})
-                    await self._wait(github.backoff(attempt))
-                    continue
+            if wait is not None:
+                if wait > github.retry_after_max or attempt >= github.max_attempts:
+                    raise SecondaryRateLimit(wait)
+                log.warning(
+                    "GitHub secondary rate limit; waiting",
+                    extra={"url": url, "status": status, "seconds": wait},
+                )
+                await self._wait(wait)
+                continue
+            if status >= 500 and idempotent and attempt < github.max_attempts:
+                log.warning("GitHub answered %s; retrying", status, extra={"url": url})
+                await self._wait(github.backoff(attempt))
+                continue
             return status, response.headers, response.content
 
 

@@ -71,7 +71,9 @@ async def run_cycle(
     before = github.stats.copy()
     say = progress or (lambda line: None)
     if not github.configured:
-        summary.stopped = "GitHub is not configured: set GITHUB_APP_ID and GITHUB_PRIVATE_KEY"
+        summary.stopped = (
+            "GitHub is not configured: set GITHUB_APP_ID and a private key, or GITHUB_TOKEN"
+        )
         log.warning(summary.stopped)
         return summary
     for project in await sync_state.active_projects(state.db, only):
