@@ -262,13 +262,42 @@ async def remove_review_request(
     )
 
 
+async def bump_review_request(
+    db: Database,
+    pr_id: int,
+    at: datetime,
+    *,
+    user_id: int | None = None,
+    team_slug: str | None = None,
+) -> None:
+    """Move an open request's time forward to `at`; nothing else.
+
+    For a request event older than the stored pull request: its snapshot is stale,
+    but the request at `at` happened, and a still-open request has waited since then
+    at the latest (a review between an earlier request and `at` does not end it).
+    """
+    column, value = _request_target(user_id, team_slug)
+    await db.execute(
+        review_requests.update()
+        .where(
+            review_requests.c.pull_request_id == pr_id,
+            review_requests.c[column] == value,
+            review_requests.c.removed_at.is_(None),
+            review_requests.c.requested_at < at,
+        )
+        .values(requested_at=at)
+    )
+
+
 async def replace_review_requests(
     db: Database, pr_id: int, user_ids: Iterable[int], team_slugs: Iterable[str], now: datetime
 ) -> None:
     """Make the open review requests of a pull request exactly these users and teams.
 
     Requests still wanted keep their time; new or revived ones get `now`; the others are
-    withdrawn at `now`. At most three statements.
+    withdrawn at `now`. A request withdrawn earlier has its `removed_at` moved up to `now`
+    too: it is the latest time it is known not to be wanted, so an older request event
+    arriving late cannot revive it. At most three statements.
     """
     wanted_users = sorted(set(user_ids))
     wanted_teams = sorted(set(team_slugs))
@@ -277,7 +306,7 @@ async def replace_review_requests(
         review_requests.update()
         .where(
             stored.pull_request_id == pr_id,
-            stored.removed_at.is_(None),
+            sa.or_(stored.removed_at.is_(None), stored.removed_at < now),
             sa.or_(
                 sa.and_(stored.user_id.is_not(None), stored.user_id.not_in(wanted_users)),
                 sa.and_(stored.team_slug.is_not(None), stored.team_slug.not_in(wanted_teams)),
@@ -336,23 +365,29 @@ async def store_pull_request(
         db, project_id, ids[author["github_id"]] if author else None, row
     )
     if not applied:
+        if requested is not None:
+            await bump_review_request(db, pr_id, row["updated_at"], **_target(requested, ids))
         return pr_id, False
     wanted = {ids[r["github_id"]] for r in reviewers}
-    bump: dict[str, Any] | None = None
     for obj, add in ((requested, True), (withdrawn, False)):
-        if obj is None:
-            continue
-        if "slug" in obj:
-            target: dict[str, Any] = {"team_slug": mapping.team_slug(obj)}
-            (teams.add if add else teams.discard)(target["team_slug"])
-        else:
-            target = {"user_id": ids[obj["id"]]}
-            (wanted.add if add else wanted.discard)(target["user_id"])
-        if add:
-            bump = target
+        if obj is not None:
+            target = _target(obj, ids)
+            group: set[Any] = teams if "team_slug" in target else wanted
+            value = next(iter(target.values()))
+            if add:
+                group.add(value)
+            else:
+                group.discard(value)
     at = row["updated_at"]
     await replace_review_requests(db, pr_id, wanted, teams, at)
-    if bump is not None:
+    if requested is not None:
         # A re-request while the old request is still open starts the wait anew.
-        await add_review_request(db, pr_id, at, **bump)
+        await bump_review_request(db, pr_id, at, **_target(requested, ids))
     return pr_id, True
+
+
+def _target(obj: Mapping[str, Any], user_ids: Mapping[int, int]) -> dict[str, Any]:
+    """A requested user or team object as `user_id=` or `team_slug=` of a request."""
+    if "slug" in obj:
+        return {"team_slug": mapping.team_slug(obj)}
+    return {"user_id": user_ids[mapping.user_row(obj)["github_id"]]}
