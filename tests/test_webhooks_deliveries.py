@@ -167,3 +167,17 @@ def test_one_json_log_line_per_delivery(client: TestClient) -> None:
     ]
     assert all(isinstance(x["duration_ms"], float) for x in lines)
     assert "sha256=" not in stream.getvalue()
+
+
+def test_a_delivery_is_a_handful_of_statements(client: TestClient, db) -> None:
+    counts = {}
+    for event, name in (
+        ("pull_request", "pull_request/opened"),
+        ("pull_request", "pull_request/review_requested"),
+        ("pull_request_review", "pull_request_review/submitted"),
+        ("installation", "installation/created"),
+    ):
+        before = db.query_count
+        assert deliver(client, event, payload(name)).status_code == 200
+        counts[name] = db.query_count - before
+    assert all(1 < count <= 9 for count in counts.values()), counts
