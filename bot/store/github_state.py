@@ -67,17 +67,16 @@ async def upsert_project(
     leaves the project's flag as it is (new projects start active). A project's `name`,
     chosen by whoever created it, is kept.
     """
-    matches = await db.fetch_all(
-        projects.select().where(
-            sa.or_(
-                projects.c.github_id == fields["github_id"],
-                sa.and_(
-                    sa.func.lower(projects.c.repo_owner) == fields["repo_owner"].lower(),
-                    sa.func.lower(projects.c.repo_name) == fields["repo_name"].lower(),
-                ),
-            )
+    same_repository = projects.select().where(
+        sa.or_(
+            projects.c.github_id == fields["github_id"],
+            sa.and_(
+                sa.func.lower(projects.c.repo_owner) == fields["repo_owner"].lower(),
+                sa.func.lower(projects.c.repo_name) == fields["repo_name"].lower(),
+            ),
         )
     )
+    matches = await db.fetch_all(same_repository)
     values: dict[str, Any] = {
         "repo_owner": fields["repo_owner"],
         "repo_name": fields["repo_name"],
@@ -88,10 +87,16 @@ async def upsert_project(
     if active is not None:
         values["active"] = active
     if not matches:
-        values.setdefault("active", True)
-        values.update(name=fields["name"], created_at=now)
-        project_id = await db.execute(projects.insert().values(**values))
-        return {**values, "id": project_id, "synced_at": None, "installed": values.get("installed")}
+        created = await db.fetch_one(
+            insert_for(db, projects)
+            .values(**{"active": True, **values}, name=fields["name"], created_at=now)
+            .on_conflict_do_nothing()
+            .returning(*projects.c)
+        )
+        if created is not None:
+            return created
+        # A concurrent delivery created it first (and has committed): use theirs.
+        matches = await db.fetch_all(same_repository)
     project = next((p for p in matches if p["github_id"] == fields["github_id"]), matches[0])
     changed = {k: v for k, v in values.items() if project[k] != v}
     if changed:
@@ -209,6 +214,28 @@ def _request_target(user_id: int | None, team_slug: str | None) -> tuple[str, An
     return ("user_id", user_id) if user_id is not None else ("team_slug", team_slug)
 
 
+async def _update_open_request(
+    db: Database,
+    pr_id: int,
+    user_id: int | None,
+    team_slug: str | None,
+    condition: sa.ColumnElement[bool],
+    **values: Any,
+) -> None:
+    """Set `values` on the open request of that user or team, if `condition` holds."""
+    column, value = _request_target(user_id, team_slug)
+    await db.execute(
+        review_requests.update()
+        .where(
+            review_requests.c.pull_request_id == pr_id,
+            review_requests.c[column] == value,
+            review_requests.c.removed_at.is_(None),
+            condition,
+        )
+        .values(**values)
+    )
+
+
 async def add_review_request(
     db: Database,
     pr_id: int,
@@ -249,16 +276,27 @@ async def remove_review_request(
     team_slug: str | None = None,
 ) -> None:
     """Withdraw an open review request at `now`, unless it was made later than `now`."""
-    column, value = _request_target(user_id, team_slug)
-    await db.execute(
-        review_requests.update()
-        .where(
-            review_requests.c.pull_request_id == pr_id,
-            review_requests.c[column] == value,
-            review_requests.c.removed_at.is_(None),
-            review_requests.c.requested_at <= now,
-        )
-        .values(removed_at=now)
+    await _update_open_request(
+        db, pr_id, user_id, team_slug, review_requests.c.requested_at <= now, removed_at=now
+    )
+
+
+async def bump_review_request(
+    db: Database,
+    pr_id: int,
+    at: datetime,
+    *,
+    user_id: int | None = None,
+    team_slug: str | None = None,
+) -> None:
+    """Move an open request's time forward to `at`; nothing else.
+
+    For a request event older than the stored pull request: its snapshot is stale,
+    but the request at `at` happened, and a still-open request has waited since then
+    at the latest (a review between an earlier request and `at` does not end it).
+    """
+    await _update_open_request(
+        db, pr_id, user_id, team_slug, review_requests.c.requested_at < at, requested_at=at
     )
 
 
@@ -268,7 +306,9 @@ async def replace_review_requests(
     """Make the open review requests of a pull request exactly these users and teams.
 
     Requests still wanted keep their time; new or revived ones get `now`; the others are
-    withdrawn at `now`. At most three statements.
+    withdrawn at `now`. A request withdrawn earlier has its `removed_at` moved up to `now`
+    too: it is the latest time it is known not to be wanted, so an older request event
+    arriving late cannot revive it. At most three statements.
     """
     wanted_users = sorted(set(user_ids))
     wanted_teams = sorted(set(team_slugs))
@@ -277,7 +317,7 @@ async def replace_review_requests(
         review_requests.update()
         .where(
             stored.pull_request_id == pr_id,
-            stored.removed_at.is_(None),
+            sa.or_(stored.removed_at.is_(None), stored.removed_at < now),
             sa.or_(
                 sa.and_(stored.user_id.is_not(None), stored.user_id.not_in(wanted_users)),
                 sa.and_(stored.team_slug.is_not(None), stored.team_slug.not_in(wanted_teams)),
@@ -313,13 +353,18 @@ async def store_pull_request(
     *,
     requested: Mapping[str, Any] | None = None,
     withdrawn: Mapping[str, Any] | None = None,
+    people: Iterable[Mapping[str, Any]] = (),
 ) -> tuple[int, bool]:
     """Store a `pull_request` object: its author, itself and its open review requests.
 
     The requests follow the object's `requested_reviewers`/`requested_teams`, as of its
     `updated_at`, and only when the object is not older than what is stored. `requested`
     and `withdrawn` are a `review_requested`/`review_request_removed` event's user or
-    team, applied on top (GitHub's snapshot may lag the event). Returns (id, applied).
+    team, applied on top (GitHub's snapshot may lag the event). A request event older
+    than the stored pull request still moves that request's time forward (see
+    `bump_review_request`); an older removal is dropped. `people` are other user rows of
+    the delivery (a review's author): all users are upserted in one statement, in one
+    order, so concurrent deliveries cannot deadlock on them. Returns (id, applied).
     """
     row = mapping.pull_request_row(pr)
     author = mapping.pull_request_author(pr)
@@ -330,29 +375,35 @@ async def store_pull_request(
         for obj in (requested, withdrawn)
         if obj is not None and "slug" not in obj
     ]
-    people = [*([author] if author else []), *reviewers, *extra]
-    ids = await upsert_users(db, people, now)
+    everyone = [*([author] if author else []), *reviewers, *extra, *people]
+    ids = await upsert_users(db, everyone, now)
     pr_id, applied = await upsert_pull_request(
         db, project_id, ids[author["github_id"]] if author else None, row
     )
     if not applied:
+        if requested is not None:
+            await bump_review_request(db, pr_id, row["updated_at"], **_target(requested, ids))
         return pr_id, False
     wanted = {ids[r["github_id"]] for r in reviewers}
-    bump: dict[str, Any] | None = None
     for obj, add in ((requested, True), (withdrawn, False)):
-        if obj is None:
-            continue
-        if "slug" in obj:
-            target: dict[str, Any] = {"team_slug": mapping.team_slug(obj)}
-            (teams.add if add else teams.discard)(target["team_slug"])
-        else:
-            target = {"user_id": ids[obj["id"]]}
-            (wanted.add if add else wanted.discard)(target["user_id"])
-        if add:
-            bump = target
+        if obj is not None:
+            target = _target(obj, ids)
+            group: set[Any] = teams if "team_slug" in target else wanted
+            value = next(iter(target.values()))
+            if add:
+                group.add(value)
+            else:
+                group.discard(value)
     at = row["updated_at"]
     await replace_review_requests(db, pr_id, wanted, teams, at)
-    if bump is not None:
+    if requested is not None:
         # A re-request while the old request is still open starts the wait anew.
-        await add_review_request(db, pr_id, at, **bump)
+        await bump_review_request(db, pr_id, at, **_target(requested, ids))
     return pr_id, True
+
+
+def _target(obj: Mapping[str, Any], user_ids: Mapping[int, int]) -> dict[str, Any]:
+    """A requested user or team object as `user_id=` or `team_slug=` of a request."""
+    if "slug" in obj:
+        return {"team_slug": mapping.team_slug(obj)}
+    return {"user_id": user_ids[mapping.user_row(obj)["github_id"]]}

@@ -23,16 +23,18 @@ async def review_changed(event: Event, db: Database, now: datetime) -> None:
     because it is later than their request.
     """
     data = event.data
-    project = await project_of(db, data, now)
-    pr_id, _ = await github_state.store_pull_request(
-        db, project["id"], mapping.part(data, "pull_request"), now
-    )
     review = mapping.part(data, "review")
+    row = mapping.review_row(review)
     author = mapping.review_author(review)
     if author is None:
         raise mapping.PayloadError("review.user is missing")
+    project = await project_of(db, data, now)
+    pr_id, _ = await github_state.store_pull_request(
+        db, project["id"], mapping.part(data, "pull_request"), now, people=[author]
+    )
+    # Upserted (and locked) above with the pull request's people: this finds its id.
     user_id = await github_state.upsert_user(db, author, now)
-    await github_state.upsert_review(db, pr_id, user_id, mapping.review_row(review))
+    await github_state.upsert_review(db, pr_id, user_id, row)
 
 
 for _action in ("submitted", "edited", "dismissed"):
