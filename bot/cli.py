@@ -92,6 +92,28 @@ async def sync(settings: Settings, project: str | None) -> int:
     return 1 if failed else 0
 
 
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    import httpx
+
+    from bot.github.replay import replay
+
+    if not settings.github_webhook_secret:
+        print("reviewer: GITHUB_WEBHOOK_SECRET is needed to sign the payload", file=sys.stderr)
+        return 2
+    url = args.url or f"http://localhost:{settings.port}/github/webhooks"
+    try:
+        answer = replay(
+            Path(args.file), args.event, url, settings.github_webhook_secret, args.delivery
+        )
+    except (OSError, ValueError, httpx.HTTPError) as exc:
+        print(f"reviewer: cannot replay {args.file}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{answer.status_code} {answer.text}")
+    return 0 if answer.is_success else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reviewer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -107,6 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="run PullRequestFetcher and ReviewFetcher once, now")
     sync.add_argument("--project", metavar="OWNER/NAME", help="only this project's repository")
     sync.set_defaults(func=cmd_sync)
+
+    replay = sub.add_parser("replay", help="post a saved webhook payload, signed, to an instance")
+    replay.add_argument("file", help="the payload, a JSON file as GitHub delivered it")
+    replay.add_argument("--event", required=True, help="the X-GitHub-Event, e.g. pull_request")
+    replay.add_argument(
+        "--url", help="the webhook URL (default http://localhost:$PORT/github/webhooks)"
+    )
+    replay.add_argument("--delivery", help="the X-GitHub-Delivery GUID (default: a new one)")
+    replay.set_defaults(func=cmd_replay)
     return parser
 
 

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
+import asyncpg
 import httpx
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from bot.app import create_app
 from bot.logs import JSONFormatter
 from bot.store import deliveries
 from bot.store.tables import webhook_deliveries
+from tests.conftest import _pg_admin, _server_url
 from tests.factories import at
 from tests.github_events import PullRequest, pull_request_event
 from tests.webhook_client import WEBHOOK_PATH, deliver, encode, headers, payload
@@ -181,3 +188,59 @@ def test_a_delivery_is_a_handful_of_statements(client: TestClient, db) -> None:
         assert deliver(client, event, payload(name)).status_code == 200
         counts[name] = db.query_count - before
     assert all(1 < count <= 9 for count in counts.values()), counts
+
+
+async def _terminate_connections(database: str) -> None:
+    conn = await asyncpg.connect(_server_url("postgres"), timeout=5)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", database
+        )
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def database_down(settings) -> Iterator[None]:
+    """The app's database refuses connections inside the block, then comes back."""
+    url = settings.database_url
+    if settings.is_postgres:
+        name = url.rpartition("/")[2]
+        # Refuse new connections, then cut the app's.
+        asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        asyncio.run(_terminate_connections(name))
+        try:
+            yield
+        finally:
+            asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+    else:
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        hidden = folder.with_name(folder.name + "-away")
+        folder.rename(hidden)
+        try:
+            yield
+        finally:
+            hidden.rename(folder)
+
+
+def test_the_database_down_then_back_a_redelivery_applies_it(
+    make_settings, database_url: str, tmp_path: Path
+) -> None:
+    if database_url.startswith("sqlite"):
+        # A folder of its own, so taking the database away touches nothing else.
+        folder = tmp_path / "data"
+        folder.mkdir()
+        shutil.copy(database_url.removeprefix("sqlite:///"), folder / "reviewer.db")
+        database_url = f"sqlite:///{folder}/reviewer.db"
+    settings = make_settings(DATABASE_URL=database_url)
+    opened = payload("pull_request/opened")
+    with TestClient(create_app(settings)) as client:
+        assert deliver(client, "ping", payload("ping")).status_code == 200
+        with database_down(settings):
+            answer = deliver(client, "pull_request", opened, guid="outage")
+            assert answer.status_code in (500, 503)
+            assert answer.json()["detail"].startswith("the delivery could not be applied")
+        answer = deliver(client, "pull_request", opened, guid="outage")
+        assert (answer.status_code, answer.json()["detail"]) == (200, "applied")
+        [pr] = client.get("/v1/pull_requests").json()
+        assert pr["github_id"] == opened["pull_request"]["id"]

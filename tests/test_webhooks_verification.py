@@ -121,3 +121,17 @@ def test_other_events_are_acknowledged_202_and_recorded_ignored(client: TestClie
         row = run(deliveries.get_delivery, db, guid)
         assert (row["event"], row["outcome"], row["error"]) == (event, "ignored", None)
     assert client.get("/v1/pull_requests?state=all").json() == []
+
+
+def test_overlong_names_are_400_or_cut(client: TestClient, run, db) -> None:
+    body = encode(payload("ping"))
+    for name in ("X-GitHub-Event", "X-GitHub-Delivery"):
+        sent = headers("ping", body)
+        sent[name] = "x" * 65
+        answer = client.post(WEBHOOK_PATH, content=body, headers=sent)
+        assert answer.status_code == 400
+        assert name in answer.json()["detail"]
+    # An action is GitHub's to name; a long one is recorded cut, not refused.
+    odd = {**payload("pull_request/opened"), "action": "a" * 100}
+    assert deliver(client, "pull_request", odd, guid="long-action").status_code == 202
+    assert run(deliveries.get_delivery, db, "long-action")["action"] == "a" * 64

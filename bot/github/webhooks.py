@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 # GitHub caps payloads at 25 MB.
 MAX_BODY_BYTES = 25 * 1024 * 1024
-MAX_GUID_CHARS = 64  # webhook_deliveries.guid
+MAX_NAME_CHARS = 64  # webhook_deliveries.guid, .event and .action
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -59,8 +59,9 @@ async def verified_event(request: Request) -> Event:
     missing = [h for h in ("X-GitHub-Event", "X-GitHub-Delivery") if not headers.get(h.lower())]
     if missing:
         raise ApiError(400, f"missing header: {', '.join(missing)}")
-    if len(headers["x-github-delivery"]) > MAX_GUID_CHARS:
-        raise ApiError(400, f"X-GitHub-Delivery is longer than {MAX_GUID_CHARS} characters")
+    for name in ("X-GitHub-Event", "X-GitHub-Delivery"):
+        if len(headers[name.lower()]) > MAX_NAME_CHARS:
+            raise ApiError(400, f"{name} is longer than {MAX_NAME_CHARS} characters")
     try:
         # Only the SHA-256 signature counts: gidgethub prefers it when both are sent.
         event = Event.from_http(headers, body, secret=secret)
@@ -129,7 +130,7 @@ async def receive_webhook(request: Request) -> JSONResponse:
             fields.update(outcome="rejected", status=exc.status)
             return error_response(exc.status, exc.detail)
         action = event.data.get("action")
-        fields["action"] = action = action if isinstance(action, str) else None
+        fields["action"] = action = action[:MAX_NAME_CHARS] if isinstance(action, str) else None
         try:
             status, outcome = await apply_delivery(request, event, action)
         except Exception as exc:
