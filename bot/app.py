@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute
 from bot.api import docs, health, projects, pull_requests, setup, users
 from bot.api.errors import EXCEPTION_HANDLERS
 from bot.api.middleware import RequestLogMiddleware
+from bot.github import webhooks
 from bot.monitoring import error_reporting
 from bot.settings import Settings, load_settings
 from bot.slack import app as slack_app
@@ -36,7 +37,38 @@ async def database(app: Starlette) -> AsyncIterator[None]:
         await app.state.db.disconnect()
 
 
-COMPONENTS: tuple[Component, ...] = (error_reporting, database, slack_app.slack)
+@asynccontextmanager
+async def github(app: Starlette) -> AsyncIterator[None]:
+    from bot.github.client import GitHub
+
+    # The clock is read through app.state at each use, so a test's clock applies.
+    app.state.github = GitHub(app.state.settings, clock=lambda: app.state.clock())
+    try:
+        yield
+    finally:
+        await app.state.github.aclose()
+
+
+@asynccontextmanager
+async def scheduler(app: Starlette) -> AsyncIterator[None]:
+    """The periodic jobs, when SCHEDULER is on; last, so every other part is up."""
+    if not app.state.settings.scheduler:
+        yield
+        return
+    from bot.jobs.scheduler import Scheduler
+
+    async with Scheduler(app.state) as app.state.scheduler:
+        yield
+
+
+COMPONENTS: tuple[Component, ...] = (
+    error_reporting,
+    database,
+    github,
+    slack_app.slack,
+    # Last: every job finds the other parts up, and it stops first.
+    scheduler,
+)
 
 
 @asynccontextmanager
@@ -57,6 +89,7 @@ ROUTES: list[BaseRoute] = [
     *pull_requests.routes,
     *slack_events.routes,
     *setup.routes,
+    *webhooks.routes,
 ]
 
 MIDDLEWARE = [Middleware(RequestLogMiddleware)]

@@ -109,6 +109,54 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(c.status == FAILED for c in checks) else 0
 
 
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    return asyncio.run(sync(settings, args.project))
+
+
+async def sync(settings: Settings, project: str | None) -> int:
+    """Run PullRequestFetcher then ReviewFetcher once, printing progress and summaries."""
+    from bot.app import running_app
+    from bot.jobs.pull_requests import NAME as PR_FETCHER
+    from bot.jobs.pull_requests import fetch_pull_requests
+    from bot.jobs.reviews import NAME as REVIEW_FETCHER
+    from bot.jobs.reviews import fetch_reviews_cycle
+    from bot.jobs.scheduler import job_lock
+    from bot.store.sync_state import active_projects
+
+    def progress(line: str) -> None:
+        print(f"  {line}", flush=True)
+
+    async with running_app(settings) as app:
+        state = app.state
+        if not state.github.configured:
+            print(
+                "reviewer: set GITHUB_APP_ID and GITHUB_PRIVATE_KEY, or GITHUB_TOKEN",
+                file=sys.stderr,
+            )
+            return 2
+        if project is not None and not await active_projects(state.db, project):
+            print(f"reviewer: no active project {project}", file=sys.stderr)
+            return 2
+        failed = False
+        for name, fetch in (
+            (PR_FETCHER, fetch_pull_requests),
+            (REVIEW_FETCHER, fetch_reviews_cycle),
+        ):
+            print(f"{name}:", flush=True)
+            # The scheduler's lock: a run here never overlaps one in a served process.
+            async with job_lock(settings, name) as acquired:
+                if not acquired:
+                    print(f"  another process is running {name} now; skipped", flush=True)
+                    failed = True
+                    continue
+                summary = await fetch(state, project, progress)
+            print(summary.describe(), flush=True)
+            failed = failed or bool(summary.failed) or summary.stopped is not None
+    return 1 if failed else 0
+
+
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
@@ -126,7 +174,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     url = args.url or f"http://localhost:{settings.port}/github/webhooks"
     try:
-        response = replay(body, args.event, url, settings.github_webhook_secret)
+        response = replay(body, args.event, url, settings.github_webhook_secret, args.delivery)
     except httpx.HTTPError as exc:
         print(f"reviewer: {url} did not answer: {exc}", file=sys.stderr)
         return 1
@@ -148,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(func=cmd_migrate)
 
+    sync = sub.add_parser("sync", help="run PullRequestFetcher and ReviewFetcher once, now")
+    sync.add_argument("--project", metavar="OWNER/NAME", help="only this project's repository")
+    sync.set_defaults(func=cmd_sync)
+
     remind = sub.add_parser("remind", help="run IdlersReminder once, now")
     remind.add_argument(
         "--dry-run", action="store_true", help="print each message and its target, send nothing"
@@ -162,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--event", required=True, help="X-GitHub-Event, e.g. pull_request")
     replay.add_argument(
         "--url", default=None, help="where to post (default http://localhost:$PORT/github/webhooks)"
+    )
+    replay.add_argument(
+        "--delivery", default=None, help="the X-GitHub-Delivery GUID (default: a fresh one)"
     )
     replay.set_defaults(func=cmd_replay)
     return parser

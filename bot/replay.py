@@ -16,13 +16,15 @@ def signature(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def delivery_headers(body: bytes, event: str, secret: str) -> dict[str, str]:
-    """The headers of a GitHub delivery, with a fresh delivery id."""
+def delivery_headers(
+    body: bytes, event: str, secret: str, delivery: str | None = None
+) -> dict[str, str]:
+    """The headers of a GitHub delivery, with a fresh delivery id unless one is given."""
     return {
         "Content-Type": "application/json",
         "User-Agent": "GitHub-Hookshot/reviewer-replay",
         "X-GitHub-Event": event,
-        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
         "X-Hub-Signature-256": signature(body, secret),
     }
 
@@ -39,8 +41,14 @@ def read_payload(path: Path) -> bytes:
     return body
 
 
-def replay(body: bytes, event: str, url: str, secret: str, timeout: float = 30) -> httpx.Response:
+def replay(
+    body: bytes,
+    event: str,
+    url: str,
+    secret: str,
+    delivery: str | None = None,
+    timeout: float = 30,
+) -> httpx.Response:
     """Post one delivery to `url` and return the answer."""
-    return httpx.post(
-        url, content=body, headers=delivery_headers(body, event, secret), timeout=timeout
-    )
+    headers = delivery_headers(body, event, secret, delivery)
+    return httpx.post(url, content=body, headers=headers, timeout=timeout)

@@ -105,12 +105,12 @@ def normalize_database_url(raw: str) -> str:
 
 
 def _cron(raw: str) -> str:
-    from apscheduler.triggers.cron import CronTrigger
+    from bot.jobs.cron import crontab_trigger
 
     if len(raw.split()) != 5:
         raise ConfigError("REMINDER_CRON", f"expected 5 crontab fields, got {raw!r}")
     try:
-        CronTrigger.from_crontab(raw)
+        crontab_trigger(raw, "UTC")
     except ValueError as exc:
         raise ConfigError("REMINDER_CRON", str(exc)) from None
     return raw

@@ -50,5 +50,6 @@ def pull_request_json(row: dict[str, Any]) -> dict[str, Any]:
         "state": row["state"],
         "draft": row["draft"],
         "merged": row["merged"],
+        "labels": row["labels"] or [],
         "closed_at": iso(row["closed_at"]),
     }

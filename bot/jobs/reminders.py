@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.datastructures import State
 
+from bot.jobs.cron import crontab_trigger
 from bot.logs import log_context
 from bot.settings import Settings
 from bot.slack.messages import (
@@ -33,7 +34,7 @@ OPT_OUT_VALUES = (False, "false", "off", "no")
 
 def reminder_trigger(settings: Settings) -> CronTrigger:
     """When the reminder runs: REMINDER_CRON read in TIMEZONE."""
-    return CronTrigger.from_crontab(settings.reminder_cron, timezone=settings.timezone)
+    return crontab_trigger(settings.reminder_cron, settings.timezone)
 
 
 def local_day(now: datetime, timezone: str) -> str:

@@ -1,0 +1,37 @@
+"""The periodic jobs the scheduler runs: one line each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.jobs import pull_requests, reminders, reviews
+from bot.jobs.scheduler import JobSpec
+from bot.settings import Settings
+
+# The first runs come this soon after start-up (webhooks may have been lost meanwhile),
+# the fetchers a little apart so they do not page the same lists at the same moment.
+FIRST_RUN_DELAY = timedelta(minutes=1)
+
+
+def every(
+    setting: str, delay: timedelta = FIRST_RUN_DELAY
+) -> Callable[[Settings], IntervalTrigger]:
+    """An interval trigger: every `settings.<setting>` minutes, first after `delay`."""
+
+    def trigger(settings: Settings) -> IntervalTrigger:
+        return IntervalTrigger(
+            minutes=getattr(settings, setting), start_date=datetime.now(UTC) + delay
+        )
+
+    return trigger
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec(pull_requests.NAME, every("pull_request_sync_minutes"), pull_requests.job),
+    JobSpec(reviews.NAME, every("review_sync_minutes", 2 * FIRST_RUN_DELAY), reviews.job),
+    # REMINDER_CRON in TIMEZONE; the reminders table keeps a second run from resending.
+    JobSpec("IdlersReminder", reminders.reminder_trigger, reminders.remind_idlers),
+)

@@ -1,0 +1,94 @@
+"""ReviewFetcher: reviews and requested reviewers of the open pull requests that changed.
+
+Per project it pages the open pull requests, most recently updated first, and stops
+at the first one not updated since its last complete pass (`projects.synced_at`,
+less a margin for GitHub's clock and its lag): a review, a review request or its
+removal all move a pull request's `updated_at`, so what lies beyond is known. For
+each changed pull request it stores the pull request with its requested reviewers
+(a request GitHub no longer lists is withdrawn) and its reviews, all through the
+functions the webhooks use. With nothing changed a pass is one conditional request.
+"""
+
+from __future__ import annotations
+
+from contextlib import aclosing
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.github import mapping
+from bot.github.client import ReviewerAPI
+from bot.jobs.cycle import Progress, run_cycle
+from bot.jobs.pull_requests import adopt_repository, open_pulls
+from bot.jobs.summary import Counts, Summary
+from bot.store import github_state, sync_state
+
+NAME = "ReviewFetcher"
+MARGIN = timedelta(minutes=5)
+REVIEWS = "/repos/{owner}/{repo}/pulls/{number}/reviews{?per_page}"
+
+
+def changed_since(pr: dict, since: datetime | None) -> bool:
+    return since is None or mapping.parse_time(pr["updated_at"]) >= since
+
+
+async def fetch_reviews(api: ReviewerAPI, project: dict, number: int) -> list[dict]:
+    """A pull request's submitted reviews (a pending one is its author's draft)."""
+    url_vars = {
+        "owner": project["repo_owner"],
+        "repo": project["repo_name"],
+        "number": number,
+        "per_page": api.github.per_page,
+    }
+    return [
+        review
+        async for review in api.getiter(REVIEWS, url_vars)
+        if str(review.get("state", "")).upper() != "PENDING" and review.get("user")
+    ]
+
+
+async def store(state: Any, project: dict, pr: dict, reviews: list[dict]) -> int:
+    """Store a pull request, its review requests and its reviews, all or nothing.
+
+    Returns how many reviews are new or changed.
+    """
+    db, now = state.db, state.clock()
+    rows = [(mapping.review_author(r), mapping.review_row(r)) for r in reviews]
+    async with db.transaction():
+        pr_id, _ = await github_state.store_pull_request(db, project["id"], pr, now)
+        before = await sync_state.review_states(db, pr_id)
+        user_ids = await github_state.upsert_users(db, [a for a, _ in rows if a], now)
+        changed = 0
+        for author, row in rows:
+            assert author is not None
+            await github_state.upsert_review(db, pr_id, user_ids[author["github_id"]], row)
+            if before.get(row["github_id"]) != (row["state"], row["submitted_at"]):
+                changed += 1
+    return changed
+
+
+async def sync_project(state: Any, project: dict, api: ReviewerAPI) -> Counts:
+    counts = Counts()
+    started = state.clock()
+    since = project["synced_at"] - MARGIN if project["synced_at"] else None
+    async with aclosing(open_pulls(api, project)) as pulls:
+        async for pr in pulls:
+            if not changed_since(pr, since):
+                break  # most recently updated first: the rest is as the last pass left it
+            api.check_rate_limit()
+            reviews = await fetch_reviews(api, project, pr["number"])
+            await adopt_repository(state, project, pr)
+            counts.reviews += await store(state, project, pr, reviews)
+            counts.checked += 1
+    await sync_state.mark_synced(state.db, project["id"], started)
+    return counts
+
+
+async def fetch_reviews_cycle(
+    state: Any, only: str | None = None, progress: Progress | None = None
+) -> Summary:
+    """One ReviewFetcher cycle over every active project (or the one named)."""
+    return await run_cycle(state, NAME, sync_project, only, progress)
+
+
+async def job(state: Any) -> Summary:
+    return await fetch_reviews_cycle(state)

@@ -1,0 +1,70 @@
+"""Webhook delivery bookkeeping: each GUID is applied once; failures are kept with their reason."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.store.database import Database
+from bot.store.tables import webhook_deliveries
+from bot.store.upsert import insert_for
+
+ERROR_MAX_CHARS = 2000
+
+
+def _upsert_over_failed(db: Database, columns: tuple[str, ...], **values: Any) -> Any:
+    """Insert a delivery row; over an existing row only if that one failed, taking `columns`.
+
+    A row that is applied or ignored is never touched again.
+    """
+    stmt = insert_for(db, webhook_deliveries).values(**values)
+    return stmt.on_conflict_do_update(
+        index_elements=[webhook_deliveries.c.guid],
+        set_={name: stmt.excluded[name] for name in columns},
+        where=webhook_deliveries.c.outcome == "failed",
+    )
+
+
+async def claim_delivery(
+    db: Database, guid: str, event: str, action: str | None, outcome: str, now: datetime
+) -> bool:
+    """Record a delivery as `outcome` (applied or ignored); False when it was already done.
+
+    Run it first in the transaction that applies the delivery: the unique GUID makes
+    a second, concurrent delivery wait for the first and then find it done. A GUID
+    recorded as failed is claimed again, so GitHub's redelivery applies it.
+    """
+    stmt = _upsert_over_failed(
+        db,
+        ("event", "action", "received_at", "applied_at", "outcome", "error"),
+        guid=guid,
+        event=event,
+        action=action,
+        received_at=now,
+        applied_at=now,
+        outcome=outcome,
+        error=None,
+    )
+    return await db.fetch_val(stmt.returning(webhook_deliveries.c.id)) is not None
+
+
+async def record_failure(
+    db: Database, guid: str, event: str, action: str | None, error: str, now: datetime
+) -> None:
+    """Keep why a delivery failed, after its transaction rolled back (never over a success)."""
+    stmt = _upsert_over_failed(
+        db,
+        ("received_at", "error"),
+        guid=guid,
+        event=event,
+        action=action,
+        received_at=now,
+        applied_at=None,
+        outcome="failed",
+        error=error[:ERROR_MAX_CHARS],
+    )
+    await db.execute(stmt)
+
+
+async def get_delivery(db: Database, guid: str) -> dict | None:
+    return await db.fetch_one(webhook_deliveries.select().where(webhook_deliveries.c.guid == guid))

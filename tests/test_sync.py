@@ -1,0 +1,452 @@
+"""PullRequestFetcher and ReviewFetcher against a respx-mocked GitHub, on both backends.
+
+GitHub is faked at the HTTP edge (tests/fake_github.py) from real payloads: pages
+with `Link` headers, ETags answered with 304, App JWTs checked with the App's public
+key, installation tokens that expire. Everything of ours runs for real: the app's
+lifespan, the GitHub client, the fetchers, the database, the read API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.jobs.pull_requests import fetch_pull_requests
+from bot.jobs.reviews import fetch_reviews_cycle
+from tests.fake_github import APP_ID, BASE_URL, Clock, FakeGitHub
+
+DOCKER = {"name": "The Docker CLI", "repo_owner": "docker", "repo_name": "cli"}
+MOBY = {"name": "Moby", "repo_owner": "moby", "repo_name": "moby"}
+
+
+@pytest.fixture(scope="session")
+def app_key() -> tuple[str, Any]:
+    """A real RSA key for the App: PEM for the settings, the public half for the fake."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return pem, key.public_key()
+
+
+@pytest.fixture
+def settings(make_settings, app_key):
+    return make_settings(
+        GITHUB_APP_ID=APP_ID, GITHUB_PRIVATE_KEY=app_key[0], GITHUB_API_URL=BASE_URL
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def github(app_key, clock) -> Any:
+    fake = FakeGitHub(app_key[1], clock)
+    with respx.mock(assert_all_called=False) as router:
+        fake.mount(router)
+        yield fake
+
+
+@pytest.fixture
+def state(client, clock, github) -> Any:
+    """The app's state, on the test's clock, with waits recorded but not slept."""
+    app_state = client.app.state
+    app_state.clock = clock
+    app_state.github.sleep_scale = 0
+    app_state.github.per_page = 2  # three pull requests make two pages
+    return app_state
+
+
+def add_docker(github: FakeGitHub, clock: Clock) -> Any:
+    """docker/cli: three open pull requests, reviews, user and team review requests."""
+    repo = github.add_repo("docker", "cli", installation_id=11)
+    t = clock.advance(days=-10)
+    repo.add_pull(1, "alice", t, requested=("bob",), title="Fix prune warning")
+    repo.add_pull(2, "alice", clock.advance(hours=1), requested=("bob", "carol"), teams=("core",))
+    repo.add_pull(3, "dave", clock.advance(hours=1), requested=("carol",))
+    repo.add_review(1, "carol", "approved", clock.advance(hours=1))
+    repo.add_review(3, "bob", "commented", clock.advance(hours=1))
+    clock.advance(days=10)
+    return repo
+
+
+def create(client, auth, body: dict) -> dict:
+    response = client.post("/v1/projects", json=body, headers=auth)
+    assert response.status_code == 201
+    return response.json()
+
+
+def sync(run, state) -> tuple[Any, Any]:
+    return run(fetch_pull_requests, state), run(fetch_reviews_cycle, state)
+
+
+def details(client, number: int) -> dict:
+    listed = client.get("/v1/pull_requests?state=all").json()
+    pr = next(p for p in listed if p["number"] == number)
+    return client.get(f"/v1/pull_requests/{pr['id']}?details=true").json()
+
+
+def test_first_sync_fills_the_store(client, auth, run, state, github, clock) -> None:
+    add_docker(github, clock)
+    project = create(client, auth, DOCKER)
+    assert project["installed"] is None
+
+    prs, reviews = sync(run, state)
+
+    assert (prs.projects, prs.failed, prs.counts.added, prs.counts.closed) == (1, 0, 3, 0)
+    assert (reviews.counts.checked, reviews.counts.reviews) == (3, 2)
+    project = client.get(f"/v1/projects/{project['id']}").json()
+    assert (project["installed"], project["installation_id"]) == (True, 11)
+    assert project["github_id"] == github.repos["docker/cli"].id
+    pulls = client.get("/v1/pull_requests").json()
+    assert sorted((p["number"], p["title"]) for p in pulls) == [
+        (1, "Fix prune warning"),
+        (2, "Change number 2"),
+        (3, "Change number 3"),
+    ]
+    one, two, three = details(client, 1), details(client, 2), details(client, 3)
+    assert (one["author"], one["approvers"], one["idlers"]) == ("alice", ["carol"], ["bob"])
+    assert (two["author"], two["idlers"]) == ("alice", ["bob", "carol"])
+    assert (three["author"], three["commenters"], three["idlers"]) == ("dave", ["bob"], ["carol"])
+    # The listing was paged through its Link header, as the App (JWT) found the installation.
+    assert [c.query.get("page", "1") for c in github.calls_to(r"/pulls$")][:2] == ["1", "2"]
+    assert len(github.calls_to(r"/installation$")) == 1
+    assert len(github.calls_to(r"/access_tokens$")) == 1
+
+
+def test_second_sync_with_nothing_changed_makes_only_conditional_requests(
+    client, auth, run, state, github, clock
+) -> None:
+    add_docker(github, clock)
+    create(client, auth, DOCKER)
+    sync(run, state)
+    left_before = state.github.rate_limit_left()
+    github.reset_calls()
+    clock.advance(minutes=15)
+
+    prs, reviews = sync(run, state)
+
+    # Two pages of open pull requests for PullRequestFetcher, one for ReviewFetcher
+    # (it stops at the first pull request not updated since its last pass).
+    assert len(github.calls) == 3
+    assert all(c.conditional and c.status == 304 for c in github.calls)
+    assert (prs.requests, prs.not_modified) == (2, 2)
+    assert (reviews.requests, reviews.not_modified) == (1, 1)
+    assert (prs.counts.added, prs.counts.updated, reviews.counts.checked) == (0, 0, 0)
+    assert state.github.rate_limit_left() == left_before  # a 304 costs nothing
+
+
+def test_closed_pr_added_review_and_removed_request_are_all_found(
+    client, auth, run, state, github, clock
+) -> None:
+    repo = add_docker(github, clock)
+    create(client, auth, DOCKER)
+    sync(run, state)
+    clock.advance(minutes=30)
+    repo.close(1, clock.advance(minutes=1), merged=True)
+    repo.add_review(2, "bob", "approved", clock.advance(minutes=1))
+    repo.remove_request(3, "carol", clock.advance(minutes=1))
+    clock.advance(minutes=10)
+    github.reset_calls()
+
+    prs, reviews = sync(run, state)
+
+    assert (prs.counts.closed, reviews.counts.reviews) == (1, 1)
+    one = details(client, 1)
+    assert (one["state"], one["merged"], one["idlers"]) == ("closed", True, [])
+    two = details(client, 2)
+    assert (two["approvers"], two["idlers"]) == (["bob"], ["carol"])
+    assert details(client, 3)["idlers"] == []
+    # The closed pull request was fetched once; only the two changed ones had reviews fetched.
+    assert len(github.calls_to(r"/pulls/1$")) == 1
+    assert sorted(c.path for c in github.calls_to(r"/reviews$")) == [
+        "/repos/docker/cli/pulls/2/reviews",
+        "/repos/docker/cli/pulls/3/reviews",
+    ]
+
+
+def test_a_project_without_the_app_is_skipped_and_says_so(
+    client, auth, run, state, github, clock
+) -> None:
+    add_docker(github, clock)
+    github.add_repo("moby", "moby", installation_id=None)
+    create(client, auth, DOCKER)
+    moby = create(client, auth, MOBY)
+    lines: list[str] = []
+
+    summary = run(fetch_pull_requests, state, None, lines.append)
+
+    assert (summary.projects, summary.skipped) == (1, 1)
+    assert "moby/moby: skipped, the App is not installed on it" in lines
+    shown = client.get(f"/v1/projects/{moby['id']}").json()
+    assert (shown["installed"], shown["installation_id"]) == (False, None)
+    assert client.get("/v1/pull_requests").json()[0]["project_id"] != moby["id"]
+
+
+def test_an_uninstalled_app_is_noticed(client, auth, run, state, github, clock) -> None:
+    add_docker(github, clock)
+    project = create(client, auth, DOCKER)
+    run(fetch_pull_requests, state)
+    github.uninstall(11)
+    state.github.tokens.forget(11)  # as after the hour a token lives
+
+    summary = run(fetch_reviews_cycle, state)
+
+    assert (summary.projects, summary.skipped, summary.failed) == (0, 1, 0)
+    shown = client.get(f"/v1/projects/{project['id']}").json()
+    assert (shown["installed"], shown["installation_id"]) == (False, None)
+
+
+def test_502_and_a_timeout_are_retried(client, auth, run, state, github, clock) -> None:
+    add_docker(github, clock)
+    create(client, auth, DOCKER)
+    github.fail_next("GET", r"/pulls$", status=502)
+    github.fail_next("GET", r"/pulls/\d+/reviews$", exception=httpx.ReadTimeout)
+
+    prs, reviews = sync(run, state)
+
+    assert (prs.failed, prs.counts.added, prs.retries) == (0, 3, 1)
+    assert (reviews.failed, reviews.counts.reviews, reviews.retries) == (0, 2, 1)
+    assert [c.status for c in github.calls_to(r"/pulls$")][:2] == [502, 200]
+    assert state.github.stats.waits == [state.github.backoff(1)] * 2
+
+
+def test_secondary_rate_limit_waits_as_retry_after_says(
+    client, auth, run, state, github, clock
+) -> None:
+    add_docker(github, clock)
+    create(client, auth, DOCKER)
+    github.fail_next("GET", r"/pulls$", status=429, headers={"retry-after": "7"})
+    github.fail_next("GET", r"/reviews$", status=403, headers={"retry-after": "3"})
+
+    prs, reviews = sync(run, state)
+
+    assert (prs.counts.added, reviews.counts.reviews) == (3, 2)
+    assert state.github.stats.waits == [7.0, 3.0]
+
+
+def test_a_long_secondary_rate_limit_stops_the_cycle(
+    client, auth, run, state, github, clock
+) -> None:
+    add_docker(github, clock)
+    create(client, auth, DOCKER)
+    create(client, auth, MOBY)
+    github.fail_next("GET", r"/pulls$", status=403, headers={"retry-after": "3600"})
+
+    summary = run(fetch_pull_requests, state)
+
+    assert (summary.projects, summary.failed) == (0, 0)
+    assert "secondary rate limit" in summary.stopped and "docker/cli" in summary.stopped
+    assert state.github.stats.waits == []
+    assert not github.calls_to(r"^/repos/moby")
+
+
+def test_installation_token_expiring_mid_run_is_renewed(
+    client, auth, run, state, github, clock
+) -> None:
+    add_docker(github, clock)
+    create(client, auth, DOCKER)
+    github.token_lifetime = 2 * state.github.tokens.refresh_margin
+    github.before_answer = lambda: clock.advance(minutes=3)  # each answer takes 3 minutes
+
+    prs, reviews = sync(run, state)
+
+    assert (prs.failed, reviews.failed) == (0, 0)
+    assert (prs.counts.added, reviews.counts.reviews) == (3, 2)
+    tokens = [c.auth for c in github.calls if c.path.startswith("/repos/docker/cli/pulls")]
+    assert len(set(tokens)) >= 2  # renewed before it expired, never sent once expired
+    assert len(github.calls_to(r"/access_tokens$")) == len(set(tokens))
+    assert not [c for c in github.calls if c.status == 401]
+
+
+def test_token_refused_by_github_is_renewed_once(client, auth, run, state, github, clock) -> None:
+    add_docker(github, clock)
+    create(client, auth, DOCKER)
+    run(fetch_pull_requests, state)
+    github.tokens.clear()  # GitHub forgot every token (revoked, or expired early)
+
+    summary = run(fetch_reviews_cycle, state)
+
+    assert (summary.failed, summary.counts.reviews) == (0, 2)
+    statuses = [c.status for c in github.calls if c.path.startswith("/repos/docker")]
+    assert statuses.count(401) == 1
+    assert len(github.calls_to(r"/access_tokens$")) == 2
+
+
+def test_one_failing_project_does_not_stop_the_others(
+    client, auth, run, state, github, clock
+) -> None:
+    add_docker(github, clock)
+    moby = github.add_repo("moby", "moby", installation_id=12)
+    moby.add_pull(7, "erin", clock.advance(days=-1))
+    clock.advance(days=1)
+    create(client, auth, DOCKER)
+    create(client, auth, MOBY)
+    github.fail_next("GET", r"^/repos/docker/cli/pulls$", status=500, times=4)
+    lines: list[str] = []
+
+    summary = run(fetch_pull_requests, state, None, lines.append)
+
+    assert (summary.projects, summary.failed, summary.counts.added) == (1, 1, 1)
+    assert lines[0].startswith("docker/cli: failed")
+    assert lines[1].startswith("moby/moby: pull requests: 1 added")
+    assert [p["number"] for p in client.get("/v1/pull_requests").json()] == [7]
+
+
+def test_a_low_rate_limit_stops_the_cycle_early(client, auth, run, state, github, clock) -> None:
+    add_docker(github, clock)
+    moby = github.add_repo("moby", "moby", installation_id=11)
+    moby.add_pull(7, "erin", clock.now)
+    create(client, auth, DOCKER)
+    create(client, auth, MOBY)
+    state.github.min_rate_limit = 100
+    github.remaining["installation:11"] = 101  # docker/cli's two pages leave 99
+
+    summary = run(fetch_pull_requests, state)
+
+    assert summary.projects == 1
+    assert summary.stopped is not None and "rate limit low" in summary.stopped
+    assert "moby/moby" in summary.stopped
+    assert summary.rate_limit_left == 99
+    assert sorted(p["number"] for p in client.get("/v1/pull_requests").json()) == [1, 2, 3]
+
+
+def test_personal_token_instead_of_the_app(make_settings, github, clock) -> None:
+    from starlette.testclient import TestClient
+
+    from bot.app import create_app
+
+    github.personal_token = "ghp_local"
+    add_docker(github, clock)
+    settings = make_settings(GITHUB_TOKEN="ghp_local", GITHUB_API_URL=BASE_URL)
+    with TestClient(create_app(settings)) as client:
+        client.app.state.clock = clock
+        create(client, {"Authorization": "Bearer test-api-token"}, DOCKER)
+        summary = client.portal.call(fetch_pull_requests, client.app.state)
+    assert (summary.projects, summary.counts.added) == (1, 3)
+    assert {c.auth for c in github.calls} == {"token ghp_local"}
+    assert not github.calls_to(r"/installation$|/access_tokens$")
+
+
+def test_reviewer_sync_command_prints_progress_and_summary(
+    settings, github, clock, monkeypatch, capsys, tmp_path
+) -> None:
+    import logging
+
+    from starlette.testclient import TestClient
+
+    from bot.app import create_app
+    from bot.cli import main
+
+    add_docker(github, clock)
+    with TestClient(create_app(settings)) as client:
+        create(client, {"Authorization": "Bearer test-api-token"}, DOCKER)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    # `main` points the root logger at this test's stdout; give it back afterwards.
+    monkeypatch.setattr(logging.getLogger(), "handlers", list(logging.getLogger().handlers))
+    for name, value in {
+        "DATABASE_URL": settings.database_url,
+        "GITHUB_APP_ID": APP_ID,
+        "GITHUB_PRIVATE_KEY": settings.github_private_key,
+        "GITHUB_API_URL": BASE_URL,
+        "SCHEDULER": "on",  # `sync` runs without the scheduler whatever the setting
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["sync", "--project", "Docker/CLI"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    # Progress per project, then the summary, for each fetcher (JSON log lines between).
+    prs, reviews = lines.index("PullRequestFetcher:"), lines.index("ReviewFetcher:")
+    assert prs < reviews
+    assert any(
+        line.startswith("  docker/cli: pull requests: 3 added") for line in lines[prs:reviews]
+    )
+    assert "PullRequestFetcher: 1 projects synced, 0 skipped, 0 failed" in lines[prs:reviews]
+    assert any(
+        line.startswith("  docker/cli: pull requests: 0 added, 0 updated, 0 closed, 3 checked")
+        for line in lines[reviews:]
+    )
+    assert (
+        "  pull requests: 0 added, 0 updated, 0 closed, 3 checked for reviews; "
+        "2 reviews new or changed" in lines[reviews:]
+    )
+    assert "  4 GitHub requests (1 not modified, 0 retried), rate limit left: 4996" in lines
+
+    assert main(["sync", "--project", "nobody/nothing"]) == 2
+    assert "no active project nobody/nothing" in capsys.readouterr().err
+
+
+def test_a_webhook_and_a_poll_of_one_fact_write_the_same_rows(
+    client, auth, run, state, github, clock, db
+) -> None:
+    from bot.store.tables import pull_requests, review_requests, reviews, users
+    from tests.webhook_client import deliver
+
+    repo = add_docker(github, clock)
+    review = repo.reviews[1][0]
+    common = {"repository": repo.json, "installation": {"id": 11}, "sender": github.user("bob")}
+    for event, body in (
+        ("pull_request", {"action": "opened", "number": 1, "pull_request": repo.pull_detail(1)}),
+        (
+            "pull_request_review",
+            {"action": "submitted", "review": review, "pull_request": repo.pull_detail(1)},
+        ),
+    ):
+        assert deliver(client, event, {**body, **common}).status_code < 300
+
+    async def rows() -> list[list[dict]]:
+        return [
+            await db.fetch_all(table.select().order_by(table.c.id))
+            for table in (pull_requests, reviews, review_requests, users)
+        ]
+
+    by_webhook = run(rows)
+    run(fetch_reviews_cycle, state, "docker/cli")  # stores PR 1 and its reviews again
+    by_poll = run(rows)
+
+    pr_one = [r for r in by_poll[0] if r["number"] == 1]
+    assert by_webhook[0] == pr_one
+    assert by_webhook[1] == by_poll[1][: len(by_webhook[1])] and len(by_webhook[1]) == 1
+    requests_of_one = [r for r in by_poll[2] if r["pull_request_id"] == pr_one[0]["id"]]
+    assert by_webhook[2] == requests_of_one
+    assert by_webhook[3] == by_poll[3][: len(by_webhook[3])]
+
+
+def test_reviewer_sync_skips_a_fetcher_another_process_is_running(
+    settings, github, clock, capsys
+) -> None:
+    import asyncio
+
+    from starlette.testclient import TestClient
+
+    from bot.app import create_app
+    from bot.cli import sync as sync_command
+    from bot.jobs.scheduler import job_lock
+
+    if not settings.is_postgres:
+        pytest.skip("advisory locks are PostgreSQL's")
+    add_docker(github, clock)
+    with TestClient(create_app(settings)) as client:
+        create(client, {"Authorization": "Bearer test-api-token"}, DOCKER)
+
+    async def while_a_served_process_runs_the_review_fetcher() -> int:
+        async with job_lock(settings, "ReviewFetcher") as held:
+            assert held
+            return await sync_command(settings, None)
+
+    assert asyncio.run(while_a_served_process_runs_the_review_fetcher()) == 1
+    out = capsys.readouterr().out
+    assert "PullRequestFetcher: 1 projects synced, 0 skipped, 0 failed" in out
+    assert "another process is running ReviewFetcher now; skipped" in out
+    assert not github.calls_to(r"/reviews$")

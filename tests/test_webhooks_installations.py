@@ -1,0 +1,107 @@
+"""installation and installation_repositories deliveries, read back through /v1/projects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from tests.webhook_client import deliver, payload
+
+
+def projects_by_name(client: TestClient) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in client.get("/v1/projects").json()}
+
+
+def state(project: dict[str, Any]) -> tuple:
+    return (project["installation_id"], project["installed"], project["active"])
+
+
+def test_created_makes_projects_and_matches_one_added_through_the_api(
+    client: TestClient, auth
+) -> None:
+    created = payload("installation/created")
+    created["repositories"].append(
+        {"id": 42, "name": "Other", "full_name": "Codertocat/Other", "private": False}
+    )
+    first = created["repositories"][0]["full_name"]
+    owner, name = first.split("/")
+    # Added through the API earlier, with other case: matched, not duplicated.
+    answer = client.post(
+        "/v1/projects",
+        json={"name": "Our app", "repo_owner": owner.upper(), "repo_name": name.lower()},
+        headers=auth,
+    )
+    assert answer.status_code == 201
+    assert deliver(client, "installation", created).status_code == 200
+
+    projects = projects_by_name(client)
+    assert set(projects) == {"Our app", "Codertocat/Other"}
+    for project in projects.values():
+        assert state(project) == (957387, True, True)
+    assert projects["Our app"]["github_id"] == created["repositories"][0]["id"]
+    # The repository's real spelling replaces the one typed into the API.
+    assert (projects["Our app"]["repo_owner"], projects["Our app"]["repo_name"]) == (owner, name)
+
+
+def test_suspend_unsuspend_and_delete(client: TestClient) -> None:
+    created = payload("installation/created")
+    assert deliver(client, "installation", created).status_code == 200
+    expected = {
+        "suspend": (957387, True, False),
+        "unsuspend": (957387, True, True),
+        "deleted": (957387, False, False),
+    }
+    for action, after in expected.items():
+        data = payload(f"installation/{action}")
+        data["installation"]["id"] = created["installation"]["id"]
+        assert deliver(client, "installation", data).status_code == 200
+        assert {state(p) for p in projects_by_name(client).values()} == {after}, action
+    # Deleted projects keep their rows (and history), no longer synced.
+    assert len(projects_by_name(client)) == len(created["repositories"])
+
+
+def test_repositories_added_and_removed_keep_history(client: TestClient) -> None:
+    added = payload("installation_repositories/added")
+    [repo] = added["repositories_added"]
+    assert deliver(client, "installation_repositories", added).status_code == 200
+    project = projects_by_name(client)[repo["full_name"]]
+    assert state(project) == (added["installation"]["id"], True, True)
+
+    # A pull request of that repository arrives, then the repository leaves the App.
+    opened = payload("pull_request/opened")
+    opened["repository"].update(id=repo["id"], name=repo["name"], full_name=repo["full_name"])
+    opened["repository"]["owner"]["login"] = repo["full_name"].split("/")[0]
+    opened["installation"]["id"] = added["installation"]["id"]
+    assert deliver(client, "pull_request", opened).status_code == 200
+
+    removed = payload("installation_repositories/removed")
+    removed["repositories_removed"] = [repo]
+    removed["installation"]["id"] = added["installation"]["id"]
+    assert deliver(client, "installation_repositories", removed).status_code == 200
+    project = projects_by_name(client)[repo["full_name"]]
+    assert (project["installed"], project["active"]) == (False, False)
+    [pr] = client.get(f"/v1/pull_requests?state=all&project_id={project['id']}").json()
+    assert pr["github_id"] == opened["pull_request"]["id"]
+
+    # Added back: active again, still one project.
+    assert deliver(client, "installation_repositories", added).status_code == 200
+    projects = projects_by_name(client)
+    assert state(projects[repo["full_name"]]) == (added["installation"]["id"], True, True)
+    assert len(projects) == 1
+
+
+def test_a_suspended_installation_does_not_revive_removed_repositories(client: TestClient):
+    added = payload("installation_repositories/added")
+    installation = added["installation"]["id"]
+    [repo] = added["repositories_added"]
+    deliver(client, "installation_repositories", added)
+    removed = payload("installation_repositories/removed")
+    removed["installation"]["id"] = installation
+    removed["repositories_removed"] = [repo]
+    deliver(client, "installation_repositories", removed)
+    for action in ("suspend", "unsuspend"):
+        data = payload(f"installation/{action}")
+        data["installation"]["id"] = installation
+        assert deliver(client, "installation", data).status_code == 200
+    assert state(projects_by_name(client)[repo["full_name"]]) == (installation, False, False)
