@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from bot.api import health, projects, pull_requests, users
+from bot.api import approval, health, projects, pull_requests, releases, users
 from bot.api.errors import EXCEPTION_HANDLERS
 from bot.settings import Settings, load_settings
 from bot.slack import app as slack_app
@@ -37,6 +37,8 @@ ROUTES: list[BaseRoute] = [
     *projects.routes,
     *users.routes,
     *pull_requests.routes,
+    *releases.routes,
+    *approval.routes,
     *slack_events.routes,
 ]
 
