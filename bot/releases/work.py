@@ -29,7 +29,7 @@ def _ttl(state: State) -> timedelta:
     return timedelta(hours=state.settings.release_token_ttl_hours)
 
 
-async def _fetch(state: State, release: dict) -> bool:
+async def fetch_and_keep_approvers(state: State, release: dict) -> bool:
     """Fetch and keep the approvers; False (with the reason on the release) if that failed."""
     db = state.db
     settings = state.settings
@@ -66,7 +66,9 @@ async def process_release(state: State, pk: int) -> None:
         release = await store.get_release(state.db, pk)
         if release is None or release["status"] != PENDING:
             return
-        if release["approvers_fetched_at"] is None and not await _fetch(state, release):
+        if release["approvers_fetched_at"] is None and not await fetch_and_keep_approvers(
+            state, release
+        ):
             return
         release = await store.get_release(state.db, pk)
         assert release is not None
