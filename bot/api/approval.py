@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from urllib.parse import parse_qs
 
 from starlette.background import BackgroundTask
@@ -18,7 +17,7 @@ from starlette.routing import Route
 from bot.api.errors import ApiError, ValidationError
 from bot.releases import decisions
 from bot.releases.pages import HEADERS, approval_page, error_page
-from bot.releases.policy import DECISIONS, Verdict, release_status
+from bot.releases.policy import DECISIONS, Verdict, release_status, token_ttl
 from bot.releases.slack_sync import update_messages
 from bot.releases.tokens import token_hash
 from bot.releases.views import approval_json
@@ -43,10 +42,6 @@ def wants_html(request: Request) -> bool:
         quality[media.lower()] = max(q, quality.get(media.lower(), 0.0))
     html = quality.get("text/html", 0.0)
     return html > 0 and html >= quality.get("application/json", 0.0)
-
-
-def token_ttl(request: Request) -> timedelta:
-    return timedelta(hours=request.app.state.settings.release_token_ttl_hours)
 
 
 async def approver_of(request: Request) -> dict:
@@ -97,7 +92,10 @@ async def show(request: Request) -> Response:
     assert release is not None
     approvers = await store.approvers_of(state.db, release["id"])
     # The status as of now, shown but not stored: this GET writes nothing.
-    release = {**release, "status": release_status(release, approvers, now, token_ttl(request))}
+    release = {
+        **release,
+        "status": release_status(release, approvers, now, token_ttl(state.settings)),
+    }
     return answer(request, approval_json(release, approvers, approver))
 
 
@@ -134,7 +132,7 @@ async def decide(request: Request) -> Response:
     raw, channel = await read_decision(request)
     decision = DECISIONS[raw]
     done = await decisions.decide(
-        state.db, approver, decision, channel, state.clock(), token_ttl(request)
+        state.db, approver, decision, channel, state.clock(), token_ttl(state.settings)
     )
     if done.verdict is Verdict.GONE:
         raise gone()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -14,15 +12,12 @@ from bot.api.errors import NotFound
 from bot.api.paging import page_of, paging_headers
 from bot.api.params import json_object, path_id, required_strings
 from bot.releases import decisions
+from bot.releases.policy import token_ttl
 from bot.releases.views import audit_json, release_json
 from bot.releases.work import process_release
 from bot.store import releases as store
 
 FIELDS = ("ReleaseName", "ReleaseId", "TeamProject")
-
-
-def token_ttl(request: Request) -> timedelta:
-    return timedelta(hours=request.app.state.settings.release_token_ttl_hours)
 
 
 async def post_release(request: Request) -> JSONResponse:
@@ -43,19 +38,21 @@ async def post_release(request: Request) -> JSONResponse:
             headers=headers,
             background=BackgroundTask(process_release, state, release["id"]),
         )
-    found = await decisions.current(state.db, release, now, token_ttl(request))
+    found = await decisions.current(state.db, release, now, token_ttl(state.settings))
     return JSONResponse(release_json(found.release, found.approvers), headers=headers)
 
 
 async def list_releases(request: Request) -> JSONResponse:
-    db = request.app.state.db
-    now = request.app.state.clock()
+    state = request.app.state
+    db = state.db
+    now = state.clock()
+    ttl = token_ttl(state.settings)
     page = page_of(request)
     total, rows = await store.list_releases(db, page.offset, page.size)
     grouped = await store.approvers_by_release(db, [r["id"] for r in rows])
     body = []
     for row in rows:
-        settled = await decisions.settle(db, row, grouped[row["id"]], now, token_ttl(request))
+        settled = await decisions.settle(db, row, grouped[row["id"]], now, ttl)
         body.append(audit_json(settled, grouped[row["id"]]))
     return JSONResponse(body, headers=paging_headers(request, page, total))
 
@@ -65,7 +62,9 @@ async def get_release(request: Request) -> JSONResponse:
     release = await store.get_release(db, path_id(request))
     if release is None:
         raise NotFound("release")
-    found = await decisions.current(db, release, request.app.state.clock(), token_ttl(request))
+    found = await decisions.current(
+        db, release, request.app.state.clock(), token_ttl(request.app.state.settings)
+    )
     return JSONResponse(audit_json(found.release, found.approvers))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -14,6 +14,7 @@ from starlette.datastructures import State
 
 from bot.releases import messages, slack_dm
 from bot.releases.mail import send_mail, sender
+from bot.releases.policy import token_ttl
 from bot.releases.tokens import approval_url, new_token, token_hash
 from bot.store import releases as store
 
@@ -113,7 +114,7 @@ async def notify_approver(
     and in what it sends. A send that reaches nobody but may work later hands the
     approver back (a later try makes a new token); anything sent is never sent again.
     """
-    ttl = timedelta(hours=state.settings.release_token_ttl_hours)
+    ttl = token_ttl(state.settings)
     token = new_token()
     approver = await store.claim_notification(
         state.db, approver_id, token_hash(token), now, now + ttl

@@ -22,6 +22,11 @@ DECISIONS = {"approve": APPROVED, "reject": REJECTED}
 Row = Mapping[str, Any]
 
 
+def token_ttl(settings: Any) -> timedelta:
+    """How long an approval token lives (RELEASE_TOKEN_TTL_HOURS)."""
+    return timedelta(hours=settings.release_token_ttl_hours)
+
+
 def approvals_needed(approver_count: int, min_approvals: int | None) -> int:
     """Every approver, or RELEASE_MIN_APPROVALS when set (never more than there are)."""
     if min_approvals is None:

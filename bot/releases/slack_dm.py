@@ -65,5 +65,8 @@ async def post_dm(
     client: AsyncWebClient, slack_user: str, text: str, blocks: list[dict]
 ) -> tuple[str, str]:
     """Post to the user's DM with the bot; the (channel, ts) that locate the message."""
-    answer = await client.chat_postMessage(channel=slack_user, text=text, blocks=blocks)
+    # No unfurling: Slack would fetch the approval link (harmless, GET decides nothing, but noisy).
+    answer = await client.chat_postMessage(
+        channel=slack_user, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+    )
     return answer["channel"], answer["ts"]

@@ -9,7 +9,6 @@ twice, or in two processes at once, fetches one set of approvers and notifies ea
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from starlette.datastructures import State
@@ -18,15 +17,11 @@ from bot.logs import log_context
 from bot.releases import decisions
 from bot.releases.approvers import ApproversError, fetch_approvers
 from bot.releases.notify import notify_approver
-from bot.releases.policy import PENDING, approvals_needed
+from bot.releases.policy import PENDING, approvals_needed, token_ttl
 from bot.releases.tokens import new_token, token_hash
 from bot.store import releases as store
 
 log = logging.getLogger(__name__)
-
-
-def _ttl(state: State) -> timedelta:
-    return timedelta(hours=state.settings.release_token_ttl_hours)
 
 
 async def fetch_and_keep_approvers(state: State, release: dict) -> bool:
@@ -50,7 +45,7 @@ async def fetch_and_keep_approvers(state: State, release: dict) -> bool:
         {
             **a.as_row(),
             "token_hash": token_hash(new_token()),
-            "expires_at": now + _ttl(state),
+            "expires_at": now + token_ttl(state.settings),
         }
         for a in approvers
     ]
@@ -72,7 +67,9 @@ async def process_release(state: State, pk: int) -> None:
             return
         release = await store.get_release(state.db, pk)
         assert release is not None
-        settled = await decisions.current(state.db, release, state.clock(), _ttl(state))
+        settled = await decisions.current(
+            state.db, release, state.clock(), token_ttl(state.settings)
+        )
         if settled.status != PENDING:
             return
         for approver in await store.unnotified_approvers(state.db, pk, state.clock()):
@@ -94,7 +91,9 @@ async def process_pending_releases(state: State) -> dict[str, Any]:
         grouped = await store.approvers_by_release(db, [r["id"] for r in pending])
         expired = 0
         for release in pending:
-            settled = await decisions.settle(db, release, grouped[release["id"]], now, _ttl(state))
+            settled = await decisions.settle(
+                db, release, grouped[release["id"]], now, token_ttl(state.settings)
+            )
             expired += settled["status"] != PENDING
         todo = await store.releases_needing_work(db, now)
         for pk in todo:

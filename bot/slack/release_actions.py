@@ -8,7 +8,6 @@ ephemeral message; the decision is recorded (channel `slack`) and the message up
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -17,7 +16,7 @@ from starlette.datastructures import State
 
 from bot.releases import decisions
 from bot.releases.messages import APPROVE_ACTION, REJECT_ACTION, approver_label
-from bot.releases.policy import APPROVED, REJECTED, Verdict
+from bot.releases.policy import APPROVED, REJECTED, Verdict, token_ttl
 from bot.releases.slack_sync import update_messages
 from bot.store import releases as store
 
@@ -54,7 +53,7 @@ async def handle_click(
         log.info("release button refused", extra={"slack_user": clicker, "value": value})
         await _tell(client, body, f"Only the approver{owner} this was sent to can decide here.")
         return
-    ttl = timedelta(hours=state.settings.release_token_ttl_hours)
+    ttl = token_ttl(state.settings)
     done = await decisions.decide(state.db, approver, decision, "slack", state.clock(), ttl)
     text = refusal(done.verdict, done.approver, done.current.status)
     if text:
