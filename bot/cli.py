@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from bot.logs import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.jobs.reminders import ReminderSummary
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -44,6 +48,42 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.app import running_app
+    from bot.jobs.reminders import remind_idlers
+
+    if not args.dry_run and not settings.slack_configured:
+        print(
+            "reviewer: Slack is off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET), "
+            "nothing sent; --dry-run shows the messages",
+            file=sys.stderr,
+        )
+        return 1
+
+    async def run() -> ReminderSummary:
+        async with running_app(settings) as app:
+            return await remind_idlers(app.state, dry_run=args.dry_run)
+
+    summary = asyncio.run(run())
+    for outgoing in summary.messages:
+        if args.dry_run:
+            print(f"--- to {outgoing.target} ({', '.join(outgoing.logins)})")
+            print(outgoing.message.text)
+        elif outgoing.outcome == "failed":
+            print(f"failed: {outgoing.target} ({', '.join(outgoing.logins)}): {outgoing.error}")
+    for login, why in summary.skipped_why.items():
+        print(f"skipped {login}: {why}")
+    verb, outcome = ("would send", "dry-run") if args.dry_run else ("sent", "sent")
+    count = sum(1 for outgoing in summary.messages if outgoing.outcome == outcome)
+    print(
+        f"{summary.day}: {verb} {count} message(s); reviewers reminded "
+        f"{summary.sent}, failed {summary.failed}, skipped {summary.skipped}"
+    )
+    return 1 if summary.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reviewer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -55,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(func=cmd_migrate)
+
+    remind = sub.add_parser("remind", help="run IdlersReminder once, now")
+    remind.add_argument(
+        "--dry-run", action="store_true", help="print each message and its target, send nothing"
+    )
+    remind.set_defaults(func=cmd_remind)
     return parser
 
 

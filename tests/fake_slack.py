@@ -9,6 +9,17 @@ call and can be scripted:
     fake.fail_method("users.lookupByEmail", "ratelimited")  # every call answers ok=false
     fake.add_user("ann@example.com", "U9")  # known to users.lookupByEmail
     fake.calls_to("chat.postMessage")  # [Call(method, args, token), ...] in order
+    fake.response_url("r1")  # for interactive payloads; respond() posts are "response_url" calls
+
+The `fake_slack` fixture (tests/conftest.py) serves one per session and empties it for
+each test. To run the service against it in a test module, override `settings`:
+
+    @pytest.fixture
+    def settings(make_settings, fake_slack):
+        return make_settings(**fake_slack.env(SLACK_CHANNEL="#reviews"))
+
+and `client`, `run` and `db` follow. tests/slack_signing.py signs requests to
+`/slack/events` (`signed_headers`, `button_click`).
 """
 
 from __future__ import annotations
@@ -66,7 +77,12 @@ class FakeSlack:
         self._script = _Script()
         self._ts = itertools.count(1)
         self.url = ""  # set once the server listens: http://127.0.0.1:PORT/api/
-        self.app = Starlette(routes=[Route("/api/{method}", self._handle, methods=["GET", "POST"])])
+        self.app = Starlette(
+            routes=[
+                Route("/api/{method}", self._handle, methods=["GET", "POST"]),
+                Route("/respond/{key}", self._respond, methods=["POST"]),
+            ]
+        )
 
     # --- for tests ---------------------------------------------------------------
 
@@ -108,6 +124,13 @@ class FakeSlack:
         with self._lock:
             self._script.users_by_email[email.lower()] = user_id
 
+    def response_url(self, key: str = "1") -> str:
+        """A `response_url` for interactive payloads; Bolt's `respond()` posts there.
+
+        Those posts are recorded as calls of the method "response_url" (args: the JSON body).
+        """
+        return self.url.removesuffix("api/") + f"respond/{key}"
+
     def reset(self) -> None:
         with self._lock:
             self._calls.clear()
@@ -134,6 +157,13 @@ class FakeSlack:
             script = self._script
             body = self._answer(method, args, token, script)
         return JSONResponse(body)
+
+    async def _respond(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        args = {"key": request.path_params["key"], **(body if isinstance(body, dict) else {})}
+        with self._lock:
+            self._calls.append(Call("response_url", args, None))
+        return JSONResponse({"ok": True})
 
     def _answer(self, method: str, args: dict, token: str | None, script: _Script) -> dict:
         if not token:

@@ -1,12 +1,14 @@
-"""Signing requests as Slack does (`X-Slack-Signature` v0), for tests of `/slack/events`."""
+"""Requests as Slack signs them (`X-Slack-Signature` v0), for tests of `/slack/events`."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
+from urllib.parse import urlencode
 
-from tests.fake_slack import SIGNING_SECRET
+from tests.fake_slack import SIGNING_SECRET, TEAM_ID
 
 
 def slack_signature(body: bytes, timestamp: int, secret: str = SIGNING_SECRET) -> str:
@@ -28,3 +30,26 @@ def signed_headers(
         "X-Slack-Request-Timestamp": str(timestamp),
         "X-Slack-Signature": slack_signature(body, timestamp, secret),
     }
+
+
+def button_click(
+    response_url: str, action_id: str, value: str, user_id: str = "U1", channel: str = "D1"
+) -> tuple[bytes, dict[str, str]]:
+    """Body and headers of a signed block_actions request, as Slack posts a button click.
+
+    `response_url` may be `fake_slack.response_url()`, where Bolt's `respond()` posts.
+    """
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "user": {"id": user_id, "team_id": TEAM_ID},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "1.2.3",
+        "response_url": response_url,
+        "channel": {"id": channel},
+        "container": {"type": "message", "channel_id": channel, "message_ts": "1.000001"},
+        "actions": [{"action_id": action_id, "block_id": "b1", "type": "button", "value": value}],
+    }
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return body, signed_headers(body, content_type="application/x-www-form-urlencoded")

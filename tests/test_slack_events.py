@@ -1,12 +1,18 @@
+import asyncio
 import json
+import socket
+import threading
 import time
 
+import aiohttp
 import pytest
 from starlette.testclient import TestClient
 
 from bot.app import create_app
+from bot.settings import load_settings
+from bot.slack.app import CONNECTION_RETRIES, build_client
 from tests.fake_slack import BOT_TOKEN, FakeSlack
-from tests.slack_signing import signed_headers
+from tests.slack_signing import button_click, signed_headers
 
 CHALLENGE = {
     "token": "legacy",
@@ -21,14 +27,23 @@ def slack_client(make_settings, fake_slack: FakeSlack):
         yield client
 
 
-def test_without_slack_settings_the_service_runs_and_the_endpoint_says_503(client) -> None:
-    assert client.app.state.slack_app is None
-    assert client.app.state.slack is None
-    body = json.dumps(CHALLENGE).encode()
-    response = client.post("/slack/events", content=body, headers=signed_headers(body))
-    assert response.status_code == 503
-    assert response.json() == {"detail": "Slack is not configured"}
-    assert client.get("/healthz").status_code == 200
+def test_without_slack_settings_the_service_runs_and_the_endpoint_says_503(
+    make_settings, caplog
+) -> None:
+    settings = make_settings(SLACK_BOT_TOKEN="xoxb-only-a-token")  # no signing secret
+    with (
+        caplog.at_level("INFO", logger="bot.slack.app"),
+        TestClient(create_app(settings)) as client,
+    ):
+        assert client.app.state.slack_app is None
+        assert client.app.state.slack is None
+        body = json.dumps(CHALLENGE).encode()
+        response = client.post("/slack/events", content=body, headers=signed_headers(body))
+        assert response.status_code == 503
+        assert response.json() == {"detail": "Slack is not configured"}
+        assert client.get("/healthz").status_code == 200
+    off = [r for r in caplog.records if r.getMessage() == "Slack is off"]
+    assert [r.missing for r in off] == [["SLACK_SIGNING_SECRET"]]
 
 
 def test_url_verification_is_answered_with_the_challenge(slack_client, fake_slack) -> None:
@@ -86,13 +101,102 @@ def test_the_client_talks_to_slack_api_url_with_the_bot_token(slack_client, fake
     assert [(c.method, c.token) for c in fake_slack.calls] == [("auth.test", BOT_TOKEN)]
 
 
-def test_the_client_waits_out_a_rate_limit_then_succeeds(slack_client, fake_slack) -> None:
-    fake_slack.rate_limit("chat.postMessage", times=1, retry_after=0)
-    client = slack_client.app.state.slack
+def test_the_client_waits_out_a_rate_limit_then_succeeds(tmp_path, fake_slack) -> None:
+    fake_slack.rate_limit("chat.postMessage", times=2, retry_after=0)
+    client = build_client(load_settings(fake_slack.env(), env_file=tmp_path / "none.env"))
 
     async def post():
         return await client.chat_postMessage(channel="C1", text="hello")
 
-    answer = slack_client.portal.call(post)
-    assert answer["ok"] is True
-    assert [c.status for c in fake_slack.calls_to("chat.postMessage", answered=False)] == [429, 200]
+    assert asyncio.run(post())["ok"] is True
+    attempts = fake_slack.calls_to("chat.postMessage", answered=False)
+    assert [c.status for c in attempts] == [429, 429, 200]
+
+
+def test_a_signed_button_click_reaches_a_listener_with_a_working_client(
+    slack_client, fake_slack
+) -> None:
+    """How a feature's listener sees Slack: Bolt authorizes via auth.test, then dispatches."""
+    bolt = slack_client.app.state.slack_app
+    seen = []
+
+    @bolt.action("approve")
+    async def on_approve(ack, body, client, respond):
+        seen.append(body["actions"][0]["value"])
+        # Before ack(), so the calls are done when the HTTP answer comes back.
+        await client.chat_postEphemeral(channel="D1", user=body["user"]["id"], text="noted")
+        await respond(text="Approved", replace_original=True)
+        await ack()
+
+    body, headers = button_click(fake_slack.response_url("r1"), "approve", "42")
+    response = slack_client.post("/slack/events", content=body, headers=headers)
+
+    assert response.status_code == 200
+    assert seen == ["42"]
+    assert [c.method for c in fake_slack.calls] == [
+        "auth.test",
+        "chat.postEphemeral",
+        "response_url",
+    ]
+    ephemeral = fake_slack.calls_to("chat.postEphemeral")[0]
+    assert (ephemeral.args["user"], ephemeral.args["text"], ephemeral.token) == (
+        "U1",
+        "noted",
+        BOT_TOKEN,
+    )
+    responded = fake_slack.calls_to("response_url")[0].args
+    assert (responded["key"], responded["text"], responded["replace_original"]) == (
+        "r1",
+        "Approved",
+        True,
+    )
+
+
+def test_a_failing_listener_is_logged_and_answered_500(slack_client, fake_slack, caplog) -> None:
+    bolt = slack_client.app.state.slack_app
+
+    @bolt.action("explode")
+    async def explode(ack):
+        raise RuntimeError("boom")
+
+    body, headers = button_click(fake_slack.response_url("r1"), "explode", "1")
+    response = slack_client.post("/slack/events", content=body, headers=headers)
+
+    assert response.status_code == 500
+    failures = [r for r in caplog.records if r.getMessage() == "a Slack listener failed"]
+    assert [r.error for r in failures] == ["RuntimeError('boom')"]
+
+
+class HangUpServer:
+    """Accepts connections on loopback and closes each at once, counting them."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}/api/"
+        self.connections = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.socket.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+
+def test_dropped_connections_are_retried_before_the_call_fails(tmp_path) -> None:
+    server = HangUpServer()
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": server.url}
+    client = build_client(load_settings(env, env_file=tmp_path / "none.env"))
+
+    async def post() -> None:
+        await client.chat_postMessage(channel="C1", text="hello")
+
+    try:
+        with pytest.raises(aiohttp.ClientError):
+            asyncio.run(post())
+    finally:
+        server.socket.close()
+    assert server.connections == 1 + CONNECTION_RETRIES

@@ -126,9 +126,9 @@ async def slack(app: Starlette) -> AsyncIterator[None]:
     try:
         client = build_client(settings, session)
         bolt = build_bolt_app(settings, client)
-        register_all(bolt, app.state)
         app.state.slack_app = bolt
         app.state.slack = client
+        register_all(bolt, app.state)
         log.info("Slack is on", extra={"slack_api_url": settings.slack_api_url})
         yield
     finally:
