@@ -7,6 +7,8 @@ from email.message import EmailMessage
 from html import escape
 from typing import Any
 
+from bot.slack.messages import escape as escape_mrkdwn
+
 Row = Mapping[str, Any]
 
 APPROVE_ACTION = "release_approve"
@@ -72,15 +74,10 @@ def _details_block(release: Row) -> dict:
     return {
         "type": "section",
         "fields": [
-            {"type": "mrkdwn", "text": f"*{label}*\n{_mrkdwn(value)}"}
+            {"type": "mrkdwn", "text": f"*{label}*\n{escape_mrkdwn(value)}"}
             for label, value in release_details(release)
         ],
     }
-
-
-def _mrkdwn(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn gives a meaning to."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def slack_request(release: Row, approver_id: int, link: str) -> tuple[str, list[dict]]:
@@ -90,7 +87,7 @@ def slack_request(release: Row, approver_id: int, link: str) -> tuple[str, list[
     blocks = [
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": f":rocket: *{_mrkdwn(text)}*"},
+            "text": {"type": "mrkdwn", "text": f":rocket: *{escape_mrkdwn(text)}*"},
         },
         _details_block(release),
         {
@@ -127,12 +124,12 @@ def slack_outcome(release: Row, approver: Row, status: str) -> tuple[str, list[d
     """The DM once decided: no buttons left, the decision and the release's status."""
     decision = approver["decision"]
     if decision:
-        line = f"You {decision} this release ({_mrkdwn(str(approver['channel']))})."
+        line = f"You {decision} this release ({escape_mrkdwn(str(approver['channel']))})."
     else:
         line = "You did not decide on this release."
     text = f"{release_title(release)}: {status}"
     blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_mrkdwn(text)}*"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape_mrkdwn(text)}*"}},
         _details_block(release),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{line} Status: *{status}*"}]},
     ]

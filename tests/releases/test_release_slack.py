@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from urllib.parse import urlencode
 
 import pytest
 
@@ -16,7 +15,7 @@ from bot.store import releases as store
 from tests.factories import add_user
 from tests.releases.conftest import DEVX_URL, RELEASE
 from tests.releases.helpers import audit, call, post_release
-from tests.slack_signing import signed_headers
+from tests.slack_signing import button_click
 
 ANN = {"name": "Ann", "email": "ann@example.com", "slack_id": "UANN"}
 BOB = {"name": "Bob", "github_login": "Bob-GH"}
@@ -49,32 +48,11 @@ def buttons(blocks: list[dict]) -> dict[str, str]:
     return {e["action_id"]: e["value"] for e in actions["elements"]}
 
 
-def click(client, approver: dict, user: str, action_id: str = APPROVE_ACTION):
+def click(client, fake_slack, approver: dict, user: str, action_id: str = APPROVE_ACTION):
     """Post what Slack posts when `user` clicks a button of `approver`'s DM."""
-    channel, ts = approver["slack_channel"], approver["slack_ts"]
-    payload = {
-        "type": "block_actions",
-        "team": {"id": "T0TEST", "domain": "reviewer-test"},
-        "user": {"id": user, "username": user.lower(), "team_id": "T0TEST"},
-        "api_app_id": "A0TEST",
-        "token": "legacy-verification-token",
-        "container": {"type": "message", "message_ts": ts, "channel_id": channel},
-        "trigger_id": "123.456.abc",
-        "channel": {"id": channel, "name": "directmessage"},
-        "message": {"type": "message", "ts": ts, "text": "Approval needed"},
-        "response_url": "https://hooks.slack.test/actions/T0TEST/1/x",
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": f"release_approver_{approver['id']}",
-                "value": str(approver["id"]),
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    headers = signed_headers(body, content_type="application/x-www-form-urlencoded")
+    body, headers = button_click(
+        fake_slack.response_url(), action_id, str(approver["id"]), user, approver["slack_channel"]
+    )
     return client.post("/slack/events", content=body, headers=headers)
 
 
@@ -130,7 +108,7 @@ def test_approve_by_button_records_it_and_updates_the_message(
     release_id = post_release(slack_gate, RELEASE).json()["id"]
     rows = stored_approvers(slack_gate, release_id)
 
-    response = click(slack_gate, rows["Ann"], "UANN")
+    response = click(slack_gate, fake_slack, rows["Ann"], "UANN")
     assert response.status_code == 200
     wait_for(lambda: len(fake_slack.calls_to("chat.update")) == 1)
     update = fake_slack.calls_to("chat.update")[0]
@@ -140,7 +118,7 @@ def test_approve_by_button_records_it_and_updates_the_message(
     assert APPROVE_ACTION not in shown  # the buttons are gone
     assert post_release(slack_gate, RELEASE).json()["status"] == "pending"
 
-    click(slack_gate, rows["Eve"], "UEVE")
+    click(slack_gate, fake_slack, rows["Eve"], "UEVE")
     wait_for(lambda: post_release(slack_gate, RELEASE).json()["status"] == "approved")
     record = audit(slack_gate, release_id)
     assert [(a["decision"], a["channel"]) for a in record["approvers"]] == [
@@ -157,7 +135,7 @@ def test_someone_else_clicking_is_refused_privately(slack_gate, source, inbox, f
     release_id = post_release(slack_gate, RELEASE).json()["id"]
     ann = stored_approvers(slack_gate, release_id)["Ann"]
 
-    assert click(slack_gate, ann, "UMALLORY").status_code == 200
+    assert click(slack_gate, fake_slack, ann, "UMALLORY").status_code == 200
     wait_for(lambda: len(fake_slack.calls_to("chat.postEphemeral")) == 1)
     refusal = fake_slack.calls_to("chat.postEphemeral")[0]
     assert (refusal.args["user"], refusal.args["channel"]) == ("UMALLORY", "DANN")
@@ -172,7 +150,7 @@ def test_reject_by_button(slack_gate, source, inbox, fake_slack) -> None:
     source.get(DEVX_URL).respond(json=[ANN, CAROL])
     release_id = post_release(slack_gate, RELEASE).json()["id"]
     ann = stored_approvers(slack_gate, release_id)["Ann"]
-    click(slack_gate, ann, "UANN", REJECT_ACTION)
+    click(slack_gate, fake_slack, ann, "UANN", REJECT_ACTION)
     wait_for(lambda: post_release(slack_gate, RELEASE).json()["status"] == "rejected")
     wait_for(lambda: len(fake_slack.calls_to("chat.update")) == 1)
     assert "You rejected this release" in json.dumps(
@@ -195,7 +173,7 @@ def test_a_click_after_the_release_was_decided_by_link(
     # The link's decision updated both DMs after the answer.
     assert {c.args["channel"] for c in fake_slack.calls_to("chat.update")} == {"DANN", "DEVE"}
 
-    click(slack_gate, rows["Eve"], "UEVE")
+    click(slack_gate, fake_slack, rows["Eve"], "UEVE")
     wait_for(lambda: len(fake_slack.calls_to("chat.postEphemeral")) == 1)
     told = fake_slack.calls_to("chat.postEphemeral")[0].args["text"]
     assert told == "This release is already rejected; nothing was recorded."
