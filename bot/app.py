@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from bot.api import approval, health, projects, pull_requests, releases, users
+from bot.api import approval, docs, health, projects, pull_requests, releases, users
 from bot.api.errors import EXCEPTION_HANDLERS
 from bot.settings import Settings, load_settings
 from bot.slack import app as slack_app
@@ -34,6 +34,7 @@ COMPONENTS: tuple[Component, ...] = (database, slack_app.slack)
 
 ROUTES: list[BaseRoute] = [
     *health.routes,
+    *docs.routes,
     *projects.routes,
     *users.routes,
     *pull_requests.routes,

@@ -18,12 +18,20 @@ config = context.config
 target_metadata = metadata
 
 
+def record_applied(*, ctx, step, heads, run_args) -> None:
+    """Note each revision this process really ran (not what another process did)."""
+    config.attributes.setdefault("applied", []).append(
+        f"{step.up_revision.revision} {step.up_revision.doc}"
+    )
+
+
 def run_migrations(connection: sa.Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        on_version_apply=record_applied,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

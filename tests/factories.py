@@ -84,3 +84,56 @@ async def add_request(
             removed_at=removed_at,
         )
     )
+
+
+async def seed_reviewed_pull_requests(db: Database, count: int) -> dict[str, int]:
+    """`count` open PRs in one project, each approved, commented on and idled on."""
+    async with db.transaction():  # one commit, not one per row
+        return await _seed_reviewed(db, count)
+
+
+async def _seed_reviewed(db: Database, count: int) -> dict[str, int]:
+    project = await add_project(db)
+    author = await add_user(db, "author")
+    approver = await add_user(db, "approver")
+    commenter = await add_user(db, "commenter")
+    idler = await add_user(db, "idler")
+    await db.execute_many(
+        pull_requests.insert(),
+        [
+            {
+                "github_id": next(_ids),
+                "project_id": project,
+                "user_id": author,
+                "number": n,
+                "title": f"PR {n}",
+                "url": f"https://github.com/o/r/pull/{n}",
+                "state": "open",
+                "draft": False,
+                "merged": False,
+                "created_at": T0,
+                "updated_at": T0,
+            }
+            for n in range(1, count + 1)
+        ],
+    )
+    pr_ids = [row["id"] for row in await db.fetch_all(pull_requests.select())]
+    await db.execute_many(
+        reviews.insert(),
+        [
+            {
+                "github_id": next(_ids),
+                "pull_request_id": pr,
+                "user_id": user,
+                "state": state,
+                "submitted_at": at(10),
+            }
+            for pr in pr_ids
+            for user, state in ((approver, "APPROVED"), (commenter, "COMMENTED"))
+        ],
+    )
+    await db.execute_many(
+        review_requests.insert(),
+        [{"pull_request_id": pr, "user_id": idler, "requested_at": at(20)} for pr in pr_ids],
+    )
+    return {"approver": approver, "idler": idler, "pr": pr_ids[-1]}

@@ -95,11 +95,6 @@ def migrate(database_url: str) -> list[str]:
     lock, so the second process waits and then finds nothing left to do.
     """
     config = alembic_config(database_url)
-    script = ScriptDirectory.from_config(config)
-    before = current_revisions(database_url)
     _outside_event_loop(lambda: command.upgrade(config, "head"))
-    after = current_revisions(database_url)
-    if before == after:
-        return []
-    revs = script.iterate_revisions(tuple(after), tuple(before) or "base")
-    return [f"{rev.revision} {rev.doc}" for rev in reversed(list(revs))]
+    # Filled by env.py as each revision runs, inside the lock.
+    return list(config.attributes.get("applied", []))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from bot.store.database import Database
-from bot.store.tables import pull_requests, reviews, users
+from bot.store.tables import pull_requests, review_requests, reviews, users
 from bot.store.users import idle_requests, latest_decisive_review
 
 STATES = ("open", "closed", "all")
@@ -45,8 +45,8 @@ async def get_pull_request(db: Database, pr_id: int) -> dict | None:
 
 async def pull_request_people(db: Database, pr_id: int) -> dict[str, list[str] | str | None]:
     """The author, approvers, commenters and idlers of a pull request, as logins, in one query."""
-    latest = latest_decisive_review()
-    idle = idle_requests()
+    latest = latest_decisive_review(reviews.c.pull_request_id == pr_id)
+    idle = idle_requests(review_requests.c.pull_request_id == pr_id)
     approver = sa.select(sa.literal_column("'approvers'").label("role"), latest.c.user_id).where(
         latest.c.pull_request_id == pr_id, latest.c.state == "APPROVED"
     )

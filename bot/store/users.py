@@ -65,8 +65,11 @@ async def delete_user(db: Database, user_id: int) -> bool:
     return True
 
 
-def latest_decisive_review() -> sa.Subquery:
-    """Per (pull request, reviewer): the state of their newest decisive review."""
+def latest_decisive_review(*where: sa.ColumnElement[bool]) -> sa.Subquery:
+    """Per (pull request, reviewer): the state of their newest decisive review.
+
+    `where` narrows the reviews ranked (to one PR or one user) before the window runs.
+    """
     ranked = (
         sa.select(
             reviews.c.pull_request_id,
@@ -79,7 +82,7 @@ def latest_decisive_review() -> sa.Subquery:
             )
             .label("rank"),
         )
-        .where(reviews.c.state.in_(DECISIVE_STATES))
+        .where(reviews.c.state.in_(DECISIVE_STATES), *where)
         .subquery("ranked")
     )
     return (
@@ -89,8 +92,11 @@ def latest_decisive_review() -> sa.Subquery:
     )
 
 
-def idle_requests() -> sa.Subquery:
-    """Open review requests of open pull requests with no review by that user since."""
+def idle_requests(*where: sa.ColumnElement[bool]) -> sa.Subquery:
+    """Open review requests of open pull requests with no review by that user since.
+
+    `where` narrows the requests considered (to one PR or one user).
+    """
     later_review = (
         sa.select(reviews.c.id)
         .where(
@@ -108,17 +114,18 @@ def idle_requests() -> sa.Subquery:
             review_requests.c.removed_at.is_(None),
             pull_requests.c.state == "open",
             ~later_review,
+            *where,
         )
         .subquery("idle")
     )
 
 
 async def approved_pull_requests(db: Database, user_id: int) -> list[dict]:
-    latest = latest_decisive_review()
+    latest = latest_decisive_review(reviews.c.user_id == user_id)
     return await db.fetch_all(
         pull_requests.select()
         .join(latest, latest.c.pull_request_id == pull_requests.c.id)
-        .where(latest.c.user_id == user_id, latest.c.state == "APPROVED")
+        .where(latest.c.state == "APPROVED")
         .order_by(pull_requests.c.id)
     )
 
@@ -135,13 +142,9 @@ async def commented_pull_requests(db: Database, user_id: int) -> list[dict]:
 
 
 async def idled_pull_requests(db: Database, user_id: int) -> list[dict]:
-    idle = idle_requests()
+    idle = idle_requests(review_requests.c.user_id == user_id)
     return await db.fetch_all(
         pull_requests.select()
-        .where(
-            pull_requests.c.id.in_(
-                sa.select(idle.c.pull_request_id).where(idle.c.user_id == user_id)
-            )
-        )
+        .where(pull_requests.c.id.in_(sa.select(idle.c.pull_request_id)))
         .order_by(pull_requests.c.id)
     )

@@ -1,0 +1,44 @@
+"""Each read route runs a fixed number of statements, however many rows there are."""
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.factories import seed_reviewed_pull_requests as seed
+
+
+def statements_per_route(client: TestClient, db, ids: dict[str, int]) -> dict[str, int]:
+    routes = {
+        "projects": "/v1/projects",
+        "users": "/v1/users",
+        "pull_requests": "/v1/pull_requests?per_page=1000",
+        "pull_request_details": f"/v1/pull_requests/{ids['pr']}?details=true",
+        "user_details": f"/v1/users/{ids['approver']}?details=true",
+        "idler_details": f"/v1/users/{ids['idler']}?details=true",
+    }
+    counts = {}
+    for name, url in routes.items():
+        before = db.query_count
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        counts[name] = db.query_count - before
+    return counts
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_statement_counts_do_not_grow_with_rows(client: TestClient, run, db, count) -> None:
+    ids = run(seed, db, count)
+    counts = statements_per_route(client, db, ids)
+    # Fixed budgets: a count and a page for lists, the row plus one per details list.
+    assert counts == {
+        "projects": 2,
+        "users": 2,
+        "pull_requests": 2,
+        "pull_request_details": 2,
+        "user_details": 4,
+        "idler_details": 4,
+    }
+    approver = client.get(f"/v1/users/{ids['approver']}?details=true").json()
+    assert len(approver["approved_pull_requests"]) == count
+    idler = client.get(f"/v1/users/{ids['idler']}?details=true").json()
+    assert len(idler["idled_pull_requests"]) == count
+    assert len(client.get("/v1/pull_requests?per_page=1000").json()) == count
