@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from jsonschema import Draft202012Validator
 
 from bot.store.clock import utcnow
 from tests.releases.conftest import ANN, BOB, DEVX_URL, RELEASE
@@ -300,3 +301,26 @@ def test_the_same_release_id_in_another_team_is_another_release(gate, source, in
     assert devx.json()["id"] != core.json()["id"]
     assert other.call_count == 1
     assert [m.recipients for m in inbox.mails] == [["ann@example.com"], ["bob@example.com"]]
+
+
+def test_the_answers_match_the_openapi_description(gate, source, inbox) -> None:
+    spec = gate.get("/docs.json").json()
+
+    def check(name: str, instance) -> None:
+        schema = {"$ref": f"#/components/schemas/{name}", "components": spec["components"]}
+        errors = list(Draft202012Validator(schema).iter_errors(instance))
+        assert not errors, [e.message for e in errors]
+
+    approvers_answer(source, ANN, {"name": "Eve", "slack_id": "UEVE"})
+    check("ReleaseStatus", post_release(gate, RELEASE).json())
+    token = inbox.to("ann@example.com")[0].token
+    check("Approval", gate.get("/approval", params={"token": token}).json())
+    check("Approval", gate.post("/approval", params={"token": token}).json())
+    check("ReleaseStatus", post_release(gate, RELEASE).json())
+    release = gate.get("/v1/releases").json()[0]
+    check("Release", release)
+    check("Release", audit(gate, release["id"]))
+    check("Error", gate.get("/approval", params={"token": "nope"}).json())
+    # The schema is strict enough to notice a wrong shape.
+    with pytest.raises(AssertionError):
+        check("Release", {**release, "approvers": [{"decision": "maybe"}]})
