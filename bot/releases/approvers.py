@@ -70,6 +70,8 @@ def parse_approver(index: int, entry: Any) -> Approver:
         if not isinstance(value, str):
             raise ApproversError(f"{where}: {name} must be a string")
         value = value.strip()
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ApproversError(f"{where}: {name} contains control characters")
         if len(value) > MAX_LENGTHS[name]:
             raise ApproversError(f"{where}: {name} is longer than {MAX_LENGTHS[name]} characters")
         if value:
@@ -77,7 +79,9 @@ def parse_approver(index: int, entry: Any) -> Approver:
     if not values:
         raise ApproversError(f"{where} has none of {', '.join(FIELDS)}")
     email = values.get("email")
-    if email is not None and ("@" not in email or email.startswith("@") or email.endswith("@")):
+    if email is not None and (
+        "@" not in email or email.startswith("@") or email.endswith("@") or " " in email
+    ):
         raise ApproversError(f"{where}: email {email!r} is not an address")
     return Approver(**values)
 

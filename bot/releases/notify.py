@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import aiosmtplib
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from starlette.datastructures import State
 
 from bot.releases import messages, slack_dm
@@ -78,6 +78,10 @@ async def _email(state: State, release: dict, approver: dict, link: str) -> Deli
         return Delivery("email", REFUSED, f"the server refused the address ({exc})")
     except (aiosmtplib.SMTPException, OSError) as exc:
         return Delivery("email", FAILED, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:
+        # A bug must not leave the approver claimed and silent: log it, try again later.
+        log.exception("sending an approval mail failed")
+        return Delivery("email", FAILED, f"{type(exc).__name__}: {exc}")
     return Delivery("email", SENT)
 
 
@@ -100,7 +104,10 @@ async def _slack(
         error = slack_dm.slack_error(exc)
         state_ = REFUSED if error in slack_dm.PERMANENT_ERRORS else FAILED
         return Delivery("slack", state_, error)
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+        return Delivery("slack", FAILED, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:
+        log.exception("sending an approval DM failed")
         return Delivery("slack", FAILED, f"{type(exc).__name__}: {exc}")
     return Delivery("slack", SENT)
 

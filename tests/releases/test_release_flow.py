@@ -324,3 +324,23 @@ def test_the_answers_match_the_openapi_description(gate, source, inbox) -> None:
     # The schema is strict enough to notice a wrong shape.
     with pytest.raises(AssertionError):
         check("Release", {**release, "approvers": [{"decision": "maybe"}]})
+
+
+def test_names_are_escaped_in_the_page_and_the_mail(gate, source, inbox) -> None:
+    evil = "<script>alert(1)</script>"
+    source.get("https://approvers.test/teams/Devx/approvers").respond(
+        json=[{"name": evil, "email": "ann@example.com"}]
+    )
+    post_release(gate, {**RELEASE, "ReleaseName": evil})
+    mail = inbox.mails[0]
+    assert evil not in mail.html
+    assert "&lt;script&gt;" in mail.html
+    page = gate.get("/approval", params={"token": mail.token}, headers=HTML).text
+    assert evil not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert (
+        "default-src 'none'"
+        in gate.get("/approval", params={"token": mail.token}, headers=HTML).headers[
+            "content-security-policy"
+        ]
+    )
