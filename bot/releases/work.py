@@ -23,6 +23,9 @@ from bot.store import releases as store
 
 log = logging.getLogger(__name__)
 
+# The job's name for the scheduler and the logs.
+NAME = "releases"
+
 
 async def fetch_and_keep_approvers(state: State, release: dict) -> bool:
     """Fetch and keep the approvers; False (with the reason on the release) if that failed."""
@@ -83,7 +86,7 @@ async def process_release(state: State, pk: int) -> None:
 
 async def process_pending_releases(state: State) -> dict[str, Any]:
     """The job: expire what has run out, and finish every release's unfinished work."""
-    token = log_context.set({**(log_context.get() or {}), "job": "releases"})
+    token = log_context.set({**(log_context.get() or {}), "job": NAME})
     try:
         db = state.db
         now = state.clock()
