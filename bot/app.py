@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from bot.api import approval, docs, health, projects, pull_requests, releases, users
+from bot.api import approval, docs, health, projects, pull_requests, releases, setup, users
 from bot.api.errors import EXCEPTION_HANDLERS
+from bot.api.middleware import RequestLogMiddleware
+from bot.monitoring import error_reporting
 from bot.settings import Settings, load_settings
 from bot.slack import app as slack_app
 from bot.slack import events as slack_events
 from bot.store.clock import utcnow
 from bot.store.database import Database
+
+log = logging.getLogger(__name__)
 
 # A part of the service that starts with the app and stops with it, in reverse order.
 Component = Callable[[Starlette], AbstractAsyncContextManager[None]]
@@ -30,7 +36,18 @@ async def database(app: Starlette) -> AsyncIterator[None]:
         await app.state.db.disconnect()
 
 
-COMPONENTS: tuple[Component, ...] = (database, slack_app.slack)
+COMPONENTS: tuple[Component, ...] = (error_reporting, database, slack_app.slack)
+
+
+@asynccontextmanager
+async def logged(component: Component, app: Starlette) -> AsyncIterator[None]:
+    """A component, with a log line once it has started and once it has stopped."""
+    name = getattr(component, "__name__", repr(component))
+    async with component(app):
+        log.info("component started", extra={"component": name})
+        yield
+    log.info("component stopped", extra={"component": name})
+
 
 ROUTES: list[BaseRoute] = [
     *health.routes,
@@ -41,7 +58,10 @@ ROUTES: list[BaseRoute] = [
     *releases.routes,
     *approval.routes,
     *slack_events.routes,
+    *setup.routes,
 ]
+
+MIDDLEWARE = [Middleware(RequestLogMiddleware)]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -52,11 +72,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             for component in COMPONENTS:
-                await stack.enter_async_context(component(app))
+                await stack.enter_async_context(logged(component, app))
             yield
 
-    app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app = Starlette(
+        routes=ROUTES,
+        middleware=MIDDLEWARE,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
     app.state.settings = settings
+    # The manifest flow's one-time states and where it writes the App's credentials.
+    app.state.setup = setup.SetupState()
     app.state.db = Database(settings.database_url)
     # Code that needs "now" asks the app, so tests can hand it a clock of their own.
     app.state.clock = utcnow

@@ -28,7 +28,17 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _stopped(signum: int, frame: object) -> None:
+    """A stop asked for with SIGTERM (a platform restart) or Ctrl-C is a normal end.
+
+    uvicorn drains the requests in flight, closes the app, then raises the signal
+    again for the handler that was there before it; this one lets `serve` return 0.
+    """
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+
     import uvicorn
 
     from bot.app import create_app
@@ -36,14 +46,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     for revision in migrate(settings.database_url):
         print(f"applied {revision}", flush=True)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stopped)
     uvicorn.run(
         create_app(settings),
         host=args.host,
         port=args.port or settings.port,
         log_config=None,  # our JSON logging stays in charge
+        access_log=False,  # our request log leaves out the query strings uvicorn's keeps
         proxy_headers=True,
         forwarded_allow_ips="*",
-        timeout_graceful_shutdown=30,
+        # On SIGTERM in-flight requests get this long; platforms kill after 30 s.
+        timeout_graceful_shutdown=25,
     )
     return 0
 
@@ -84,6 +98,44 @@ def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if summary.failed else 0
 
 
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.check import FAILED, run_checks
+
+    checks = asyncio.run(run_checks(settings))
+    for check in checks:
+        print(check.line(), flush=True)
+    return 1 if any(c.status == FAILED for c in checks) else 0
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    import httpx
+
+    from bot.replay import read_payload, replay
+
+    if not settings.github_webhook_secret:
+        print("reviewer: GITHUB_WEBHOOK_SECRET is not set; replay signs with it", file=sys.stderr)
+        return 2
+    try:
+        body = read_payload(Path(args.file))
+    except (OSError, ValueError) as exc:
+        print(f"reviewer: {exc}", file=sys.stderr)
+        return 2
+    url = args.url or f"http://localhost:{settings.port}/github/webhooks"
+    try:
+        response = replay(body, args.event, url, settings.github_webhook_secret)
+    except httpx.HTTPError as exc:
+        print(f"reviewer: {url} did not answer: {exc}", file=sys.stderr)
+        return 1
+    print(f"HTTP {response.status_code} {response.reason_phrase}")
+    if response.text:
+        print(response.text)
+    return 0 if response.is_success else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reviewer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -101,6 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print each message and its target, send nothing"
     )
     remind.set_defaults(func=cmd_remind)
+
+    check = sub.add_parser("check", help="check the settings, the database, GitHub and Slack")
+    check.set_defaults(func=cmd_check)
+
+    replay = sub.add_parser("replay", help="post a saved webhook payload, signed, to a server")
+    replay.add_argument("file", help="a JSON file holding the payload")
+    replay.add_argument("--event", required=True, help="X-GitHub-Event, e.g. pull_request")
+    replay.add_argument(
+        "--url", default=None, help="where to post (default http://localhost:$PORT/github/webhooks)"
+    )
+    replay.set_defaults(func=cmd_replay)
     return parser
 
 
@@ -109,6 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
+        if args.command == "check":
+            from bot.check import FAILED, Check
+
+            print(Check("settings", FAILED, str(exc)).line())
+            return 1
         print(f"reviewer: bad setting {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)

@@ -14,8 +14,14 @@ log_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.Context
     "log_context", default=None
 )
 
-# Attributes every LogRecord has; anything else was passed through `extra=`.
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# Attributes every LogRecord has; anything else was passed through `extra=`
+# (uvicorn's `color_message` repeats the message with terminal colours).
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JSONFormatter(logging.Formatter):

@@ -544,6 +544,13 @@ PATHS: dict[str, Any] = {
             tag="install",
         )
     },
+    "/setup/installed": {
+        "get": operation(
+            "Where GitHub sends you after installing the App (app.yml's setup_url)",
+            {"200": {"description": "A page saying what happens next."}},
+            tag="install",
+        )
+    },
     "/healthz": {
         "get": operation(
             "Liveness: 200 while the process runs", {"200": body(ref("Status"))}, tag="ops"

@@ -1,0 +1,1 @@
+"""Creating the GitHub App from `app.yml` (the manifest flow) and saving its credentials."""
