@@ -3,12 +3,14 @@ through a real SMTP server, the approval link, the form, the policy and the audi
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from bot.logs import JSONFormatter
 from bot.store.clock import utcnow
 from tests.releases.conftest import ANN, BOB, DEVX_URL, RELEASE
 from tests.releases.helpers import AUTH, HTML, audit, post_release
@@ -344,3 +346,19 @@ def test_names_are_escaped_in_the_page_and_the_mail(gate, source, inbox) -> None
             "content-security-policy"
         ]
     )
+
+
+def test_approval_tokens_never_reach_the_logs(gate, source, inbox, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    source.get(DEVX_URL).side_effect = [httpx.Response(503), httpx.Response(200, json=[ANN])]
+    post_release(gate, RELEASE)
+    token = inbox.mails[0].token
+    gate.get("/approval", params={"token": token}, headers=HTML)
+    gate.post("/approval", params={"token": token}, json={"decision": "approve"})
+    gate.post("/approval", params={"token": token + "x"})
+    formatter = JSONFormatter()
+    # The test's own HTTP client logs the URLs it requests; the service's lines are checked.
+    ours = [r for r in caplog.records if "http://testserver" not in r.getMessage()]
+    lines = [formatter.format(record) for record in ours]
+    assert any('"approver notified"' in line for line in lines)  # the work did log
+    assert not [line for line in lines if token in line or "test-api-token" in line]
