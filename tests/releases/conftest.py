@@ -63,7 +63,7 @@ class Inbox:
         return [m for m in self.mails if address in m.recipients]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -71,7 +71,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def smtp_controller() -> Iterator[Controller]:
-    controller = Controller(Inbox(), hostname="127.0.0.1", port=_free_port())
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
     controller.start()
     yield controller
     controller.stop()

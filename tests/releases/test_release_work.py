@@ -17,7 +17,7 @@ from bot.releases.tokens import new_token, token_hash
 from bot.releases.work import fetch_and_keep_approvers, process_pending_releases
 from bot.store import releases as store
 from bot.store.clock import utcnow
-from tests.releases.conftest import ANN, BOB, DEVX_URL, RELEASE, Inbox, _free_port
+from tests.releases.conftest import ANN, BOB, DEVX_URL, RELEASE, Inbox, free_port
 from tests.releases.helpers import AUTH, audit, call, post_release
 
 
@@ -178,7 +178,7 @@ def test_simultaneous_approvals_both_count(gate, source, inbox) -> None:
 
 
 def test_mail_server_down_then_up(make_client, source) -> None:
-    port = _free_port()
+    port = free_port()
     gate = make_client(SMTP_URL=f"smtp://127.0.0.1:{port}")
     source.get(DEVX_URL).respond(json=[ANN])
     release_id = post_release(gate, RELEASE).json()["id"]
@@ -230,7 +230,7 @@ def test_the_answer_does_not_wait_for_the_approvers_source(
 
     route = source.get(DEVX_URL).mock(side_effect=slow_source)
     source.route(host="127.0.0.1").pass_through()
-    port = _free_port()
+    port = free_port()
     app = create_app(make_settings(**release_env))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
