@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from bot.api import docs, health, projects, pull_requests, setup, users
+from bot.api import approval, docs, health, projects, pull_requests, releases, setup, users
 from bot.api.errors import EXCEPTION_HANDLERS
 from bot.api.middleware import RequestLogMiddleware
 from bot.github import webhooks
@@ -87,6 +87,8 @@ ROUTES: list[BaseRoute] = [
     *projects.routes,
     *users.routes,
     *pull_requests.routes,
+    *releases.routes,
+    *approval.routes,
     *slack_events.routes,
     *setup.routes,
     *webhooks.routes,

@@ -189,28 +189,100 @@ SCHEMAS: dict[str, Any] = {
     },
     "ReleaseStatus": {
         "type": "object",
-        "required": ["status"],
+        "description": "What a pipeline polls.",
+        "required": [
+            "id",
+            "ReleaseName",
+            "ReleaseId",
+            "TeamProject",
+            "status",
+            "approvals",
+            "approvals_needed",
+            "approved_by",
+            "rejected_by",
+            "approvers_error",
+            "created_at",
+            "decided_at",
+        ],
         "properties": {
             "id": {"type": "integer"},
+            "ReleaseName": {"type": "string"},
+            "ReleaseId": {"type": "string"},
+            "TeamProject": {"type": "string"},
             "status": {"type": "string", "enum": ["pending", "approved", "rejected", "expired"]},
             "approvals": {"type": "integer"},
-            "approvals_needed": {"type": ["integer", "null"]},
+            "approvals_needed": {
+                "type": ["integer", "null"],
+                "description": "null until the approvers are fetched.",
+            },
+            "approved_by": {"type": "array", "items": {"type": "string"}},
+            "rejected_by": {"type": "array", "items": {"type": "string"}},
+            "approvers_error": {
+                "type": ["string", "null"],
+                "description": "Why the approvers could not be fetched yet (retried).",
+            },
+            "created_at": {"type": "string", "format": "date-time"},
+            "decided_at": {"type": ["string", "null"], "format": "date-time"},
         },
-        "additionalProperties": True,
     },
-    "Release": {
+    "Approver": {
         "type": "object",
-        "description": "A release with each approver's decision, channel and time.",
-        "additionalProperties": True,
+        "required": ["id", "decision", "channel", "decided_at", "notified_at", "expires_at"],
         "properties": {
             "id": {"type": "integer"},
-            "status": {"type": "string"},
-            "approvers": {"type": "array", "items": {"type": "object"}},
+            "name": {"type": ["string", "null"]},
+            "email": {"type": ["string", "null"]},
+            "slack_id": {"type": ["string", "null"]},
+            "github_login": {"type": ["string", "null"]},
+            "decision": {"enum": ["approved", "rejected", None]},
+            "channel": {"enum": ["link", "form", "slack", None]},
+            "decided_at": {"type": ["string", "null"], "format": "date-time"},
+            "notified_at": {"type": ["string", "null"], "format": "date-time"},
+            "notify_error": {"type": ["string", "null"]},
+            "expires_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "Release": {
+        "description": "A release with each approver's decision, channel and time.",
+        "allOf": [
+            ref("ReleaseStatus"),
+            {
+                "type": "object",
+                "required": ["approvers_fetched_at", "attempts", "approvers"],
+                "properties": {
+                    "approvers_fetched_at": {"type": ["string", "null"], "format": "date-time"},
+                    "attempts": {"type": "integer"},
+                    "approvers": array_of("Approver"),
+                },
+            },
+        ],
+    },
+    "Approval": {
+        "type": "object",
+        "description": "What the holder of an approval token sees.",
+        "required": ["release", "approver", "status"],
+        "properties": {
+            "release": ref("ReleaseStatus"),
+            "approver": {
+                "type": "object",
+                "required": ["name", "email", "decision", "channel", "decided_at", "expires_at"],
+                "properties": {
+                    "name": {"type": ["string", "null"]},
+                    "email": {"type": ["string", "null"]},
+                    "decision": {"enum": ["approved", "rejected", None]},
+                    "channel": {"enum": ["link", "form", "slack", None]},
+                    "decided_at": {"type": ["string", "null"], "format": "date-time"},
+                    "expires_at": {"type": "string", "format": "date-time"},
+                },
+            },
+            "status": {"type": "string", "enum": ["pending", "approved", "rejected", "expired"]},
         },
     },
     "Decision": {
         "type": "object",
-        "properties": {"decision": {"type": "string", "enum": ["approve", "reject"]}},
+        "properties": {
+            "decision": {"type": "string", "enum": ["approve", "reject"], "default": "approve"}
+        },
     },
     "Status": {"type": "object", "properties": {"status": {"type": "string"}}},
 }
@@ -372,7 +444,10 @@ PATHS: dict[str, Any] = {
             "Ask whether a release may go to production (create it on first call)",
             {
                 "200": body(ref("ReleaseStatus"), "Known release: its status."),
-                "202": body(ref("ReleaseStatus"), "New release: stored, approvers notified."),
+                "202": {
+                    **body(ref("ReleaseStatus"), "New release: stored; approvers notified after."),
+                    "headers": {"Location": {"schema": {"type": "string"}}},
+                },
                 "400": BAD_REQUEST,
             },
             request=ref("NewRelease"),
@@ -382,28 +457,51 @@ PATHS: dict[str, Any] = {
     },
     "/approval": {
         "get": operation(
-            "The release, the approver and the status (JSON, or HTML for browsers)",
+            "The release, the approver and the status; changes nothing",
             {
-                "200": body(ref("Release")),
+                "200": {
+                    "description": "JSON, or a page with Approve/Reject buttons for browsers.",
+                    "content": {
+                        JSON: {"schema": ref("Approval")},
+                        "text/html": {"schema": {"type": "string"}},
+                    },
+                },
+                "401": error("No token."),
                 "404": error("Unknown token."),
                 "410": error("Expired token."),
             },
             parameters=[TOKEN_QUERY],
             tag="releases",
         ),
-        "post": operation(
-            "Record this approver's decision (idempotent)",
-            {
-                "200": body(ref("Release")),
-                "400": BAD_REQUEST,
-                "404": error("Unknown token."),
-                "409": error("The release is already decided."),
-                "410": error("Expired token."),
+        "post": {
+            **operation(
+                "Record this approver's decision (idempotent)",
+                {
+                    "200": {
+                        "description": "Recorded (or recorded before, the same way).",
+                        "content": {
+                            JSON: {"schema": ref("Approval")},
+                            "text/html": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "400": BAD_REQUEST,
+                    "401": error("No token."),
+                    "404": error("Unknown token."),
+                    "409": error("The release is decided, or this approver decided otherwise."),
+                    "410": error("Expired token."),
+                    "415": error("Neither JSON nor a form."),
+                },
+                parameters=[TOKEN_QUERY],
+                tag="releases",
+            ),
+            "requestBody": {
+                "required": False,
+                "content": {
+                    JSON: {"schema": ref("Decision")},
+                    "application/x-www-form-urlencoded": {"schema": ref("Decision")},
+                },
             },
-            parameters=[TOKEN_QUERY],
-            request=ref("Decision"),
-            tag="releases",
-        ),
+        },
     },
     "/v1/releases": {
         "get": operation(

@@ -92,7 +92,7 @@ def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
 
 # Modules with a `register_listeners(bolt_app, state)`, e.g. "bot.releases.slack".
 # Named, not imported, so those modules may import this one without a cycle.
-LISTENERS: tuple[str, ...] = ()
+LISTENERS: tuple[str, ...] = ("bot.slack.release_actions",)
 
 
 def register_all(bolt: AsyncApp, state: State) -> None:

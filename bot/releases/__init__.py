@@ -1,0 +1,1 @@
+"""The release approval gate: releases, their approvers, tokens and notifications."""

@@ -1,0 +1,136 @@
+"""What approvers receive: the email (text and HTML) and the Slack message (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from email.message import EmailMessage
+from html import escape
+from typing import Any
+
+from bot.slack.messages import escape as escape_mrkdwn
+
+Row = Mapping[str, Any]
+
+APPROVE_ACTION = "release_approve"
+REJECT_ACTION = "release_reject"
+
+
+def approver_label(approver: Row) -> str:
+    return (
+        approver.get("name")
+        or approver.get("email")
+        or approver.get("github_login")
+        or approver.get("slack_id")
+        or "?"
+    )
+
+
+def release_title(release: Row) -> str:
+    return f"{release['release_name']} ({release['team_project']}, release {release['release_id']})"
+
+
+def release_details(release: Row) -> list[tuple[str, str]]:
+    return [
+        ("Release", release["release_name"]),
+        ("Release id", release["release_id"]),
+        ("Team project", release["team_project"]),
+    ]
+
+
+def email_message(
+    release: Row, approver: Row, link: str, sender: str, expires: str
+) -> EmailMessage:
+    """A plain-text mail with an HTML alternative, both carrying the approval link."""
+    message = EmailMessage()
+    message["Subject"] = f"Approval needed: {release_title(release)}"
+    message["From"] = sender
+    message["To"] = approver["email"]
+    details = "\n".join(f"{label}: {value}" for label, value in release_details(release))
+    message.set_content(
+        f"Hello {approver_label(approver)},\n\n"
+        f"A release waits for your approval before it goes to production.\n\n"
+        f"{details}\n\n"
+        f"Approve or reject it here (the link is yours alone; it expires {expires}):\n"
+        f"{link}\n"
+    )
+    rows = "".join(
+        f"<tr><th align='left'>{escape(label)}</th><td>{escape(value)}</td></tr>"
+        for label, value in release_details(release)
+    )
+    message.add_alternative(
+        "<!doctype html><html><body>"
+        f"<p>Hello {escape(approver_label(approver))},</p>"
+        "<p>A release waits for your approval before it goes to production.</p>"
+        f"<table>{rows}</table>"
+        f'<p><a href="{escape(link)}">Approve or reject the release</a></p>'
+        f"<p>The link is yours alone; it expires {escape(expires)}.</p>"
+        "</body></html>",
+        subtype="html",
+    )
+    return message
+
+
+def _details_block(release: Row) -> dict:
+    return {
+        "type": "section",
+        "fields": [
+            {"type": "mrkdwn", "text": f"*{label}*\n{escape_mrkdwn(value)}"}
+            for label, value in release_details(release)
+        ],
+    }
+
+
+def slack_request(release: Row, approver_id: int, link: str) -> tuple[str, list[dict]]:
+    """The DM asking for a decision: fallback text and Block Kit blocks with two buttons."""
+    text = f"Approval needed: {release_title(release)}"
+    value = str(approver_id)
+    blocks = [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f":rocket: *{escape_mrkdwn(text)}*"},
+        },
+        _details_block(release),
+        {
+            "type": "actions",
+            "block_id": f"release_approver_{approver_id}",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": APPROVE_ACTION,
+                    "text": {"type": "plain_text", "text": "Approve"},
+                    "style": "primary",
+                    "value": value,
+                },
+                {
+                    "type": "button",
+                    "action_id": REJECT_ACTION,
+                    "text": {"type": "plain_text", "text": "Reject"},
+                    "style": "danger",
+                    "value": value,
+                },
+            ],
+        },
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": f"Or decide on the web: <{link}|approval page>"}
+            ],
+        },
+    ]
+    return text, blocks
+
+
+def slack_outcome(release: Row, approver: Row, status: str) -> tuple[str, list[dict]]:
+    """The DM once decided: no buttons left, the decision and the release's status."""
+    decision = approver["decision"]
+    if decision:
+        line = f"You {decision} this release ({escape_mrkdwn(str(approver['channel']))})."
+    else:
+        line = "You did not decide on this release."
+    text = f"{release_title(release)}: {status}"
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape_mrkdwn(text)}*"}},
+        _details_block(release),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{line} Status: *{status}*"}]},
+    ]
+    return text, blocks
