@@ -44,7 +44,8 @@ def test_the_app_schedules_the_fetchers_when_the_scheduler_is_on(make_settings) 
     )
     with TestClient(create_app(settings)) as client:
         jobs = {job.id: job.trigger for job in client.app.state.scheduler.scheduled()}
-    assert sorted(jobs) == ["IdlersReminder", "PullRequestFetcher", "ReviewFetcher"]
+    assert sorted(jobs) == ["IdlersReminder", "PullRequestFetcher", "ReviewFetcher", "releases"]
+    assert jobs["releases"].interval.total_seconds() == 60
     assert jobs["PullRequestFetcher"].interval.total_seconds() == 45 * 60
     assert jobs["ReviewFetcher"].interval.total_seconds() == 7 * 60
     # Friday 2026-01-09 10:00 in Sofia is past 09:00: next is Monday 09:00 Sofia time.

@@ -9,6 +9,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.jobs import pull_requests, reminders, reviews
 from bot.jobs.scheduler import JobSpec
+from bot.releases import work as releases
 from bot.settings import Settings
 
 # The first runs come this soon after start-up (webhooks may have been lost meanwhile),
@@ -29,9 +30,15 @@ def every(
     return trigger
 
 
+def every_minute(settings: Settings) -> IntervalTrigger:
+    return IntervalTrigger(minutes=1, start_date=datetime.now(UTC) + timedelta(seconds=30))
+
+
 JOBS: tuple[JobSpec, ...] = (
     JobSpec(pull_requests.NAME, every("pull_request_sync_minutes"), pull_requests.job),
     JobSpec(reviews.NAME, every("review_sync_minutes", 2 * FIRST_RUN_DELAY), reviews.job),
     # REMINDER_CRON in TIMEZONE; the reminders table keeps a second run from resending.
     JobSpec("IdlersReminder", reminders.reminder_trigger, reminders.remind_idlers),
+    # Finishes what a release's after-the-answer work left undone (a crash, a source down).
+    JobSpec(releases.NAME, every_minute, releases.process_pending_releases),
 )
