@@ -386,14 +386,12 @@ async def store_pull_request(
         return pr_id, False
     wanted = {ids[r["github_id"]] for r in reviewers}
     for obj, add in ((requested, True), (withdrawn, False)):
-        if obj is not None:
-            target = _target(obj, ids)
-            group: set[Any] = teams if "team_slug" in target else wanted
-            value = next(iter(target.values()))
-            if add:
-                group.add(value)
-            else:
-                group.discard(value)
+        if obj is None:
+            continue
+        target = _target(obj, ids)
+        group: set[Any] = teams if "team_slug" in target else wanted
+        value = target.get("team_slug", target.get("user_id"))
+        (group.add if add else group.discard)(value)
     at = row["updated_at"]
     await replace_review_requests(db, pr_id, wanted, teams, at)
     if requested is not None:
