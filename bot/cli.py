@@ -28,6 +28,14 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def migrate_first(settings: Settings) -> None:
+    """Bring the schema up to date before a one-off job, saying what was applied."""
+    from bot.store.migrate import migrate
+
+    for revision in migrate(settings.database_url):
+        print(f"applied {revision}", flush=True)
+
+
 def _stopped(signum: int, frame: object) -> None:
     """A stop asked for with SIGTERM (a platform restart) or Ctrl-C is a normal end.
 
@@ -76,6 +84,8 @@ def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 1
 
+    migrate_first(settings)
+
     async def run() -> ReminderSummary:
         async with running_app(settings) as app:
             return await remind_idlers(app.state, dry_run=args.dry_run)
@@ -112,6 +122,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
+    migrate_first(settings)
     return asyncio.run(sync(settings, args.project))
 
 

@@ -115,3 +115,12 @@ def test_json_metadata_round_trips_as_objects(database_url) -> None:
     one, listed = asyncio.run(round_trip())
     assert one == value and listed == value
     assert isinstance(one, dict)
+
+
+def test_one_off_jobs_migrate_a_new_database_first(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    result = run_cli("remind", "--dry-run", database_url=url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if not line.startswith("{")]
+    assert lines[0] == "applied 0001 initial schema"
+    assert current_revisions(url) == {"0001"}
