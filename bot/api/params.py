@@ -10,13 +10,25 @@ from starlette.requests import Request
 from bot.api.errors import ApiError, ValidationError
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the schema
+# A JSON body for the API is small; anything far larger is refused before it is parsed.
+MAX_JSON_BYTES = 1_000_000
+
+
+def whole_number(raw: str) -> int | None:
+    """`raw` as a whole number when it is ASCII digits only (`str.isdigit` takes "²")."""
+    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 def path_id(request: Request, name: str = "id") -> int:
     raw = request.path_params[name]
-    if not raw.isdigit() or int(raw) > MAX_ID or int(raw) < 1:
+    value = whole_number(raw)
+    if value is None or not 1 <= value <= MAX_ID:
         raise ApiError(404, f"{name} must be a positive whole number, got {raw!r}")
-    return int(raw)
+    return value
+
+
+def bad_query(name: str, problem: str) -> ValidationError:
+    return ValidationError({name: problem}, detail=f"invalid query: {name}: {problem}")
 
 
 def query_int(
@@ -24,17 +36,16 @@ def query_int(
     name: str,
     default: int | None = None,
     minimum: int = 1,
-    maximum: int | None = None,
+    maximum: int = MAX_ID,
 ) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
-        raise ValidationError({name: "must be a whole number"})
-    value = int(raw)
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f" and at most {maximum}" if maximum is not None else ""
-        raise ValidationError({name: f"must be at least {minimum}{bound}"})
+    value = whole_number(raw)
+    if value is None:
+        raise bad_query(name, "must be a whole number")
+    if not minimum <= value <= maximum:
+        raise bad_query(name, f"must be at least {minimum} and at most {maximum}")
     return value
 
 
@@ -44,23 +55,34 @@ def query_bool(request: Request, name: str) -> bool:
         return raw != ""
     if raw in ("false", "0", "no"):
         return False
-    raise ValidationError({name: "must be true or false"})
+    raise bad_query(name, "must be true or false")
 
 
 def query_choice(request: Request, name: str, choices: tuple[str, ...], default: str) -> str:
     raw = request.query_params.get(name, default)
     if raw not in choices:
-        raise ValidationError({name: f"must be one of {', '.join(choices)}"})
+        raise bad_query(name, f"must be one of {', '.join(choices)}")
     return raw
 
 
 async def json_object(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or 400 saying why it is not one."""
+    """The request body as a JSON object, or 4xx saying why it is not one."""
+    declared = whole_number(request.headers.get("content-length", ""))
+    if declared is not None and declared > MAX_JSON_BYTES:
+        raise ApiError(413, f"the body exceeds {MAX_JSON_BYTES} bytes")
     body = await request.body()
     if not body:
         raise ApiError(400, "a JSON object body is required")
+    if len(body) > MAX_JSON_BYTES:  # sent chunked, without a length
+        raise ApiError(413, f"the body exceeds {MAX_JSON_BYTES} bytes")
     try:
         value = json.loads(body)
+        # Lone surrogates ("\ud800") parse but can never be answered back as UTF-8.
+        json.dumps(value, ensure_ascii=False).encode()
+    except RecursionError:
+        raise ApiError(400, "the body is nested too deeply") from None
+    except UnicodeEncodeError:
+        raise ApiError(400, "the body holds an unpaired surrogate (\\ud800-\\udfff)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -80,6 +102,8 @@ def required_strings(body: dict[str, Any], *names: str, max_length: int = 255) -
             errors[name] = "must be a string"
         elif not value.strip():
             errors[name] = "must not be empty"
+        elif "\x00" in value:  # PostgreSQL's text cannot hold NUL
+            errors[name] = "must not contain NUL characters"
         elif len(value) > max_length:
             errors[name] = f"must be at most {max_length} characters"
         else:
