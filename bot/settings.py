@@ -25,7 +25,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = "sqlite:///reviewer.db"
+    # repr=False: a platform's DATABASE_URL carries the database password.
+    database_url: str = field(default="sqlite:///reviewer.db", repr=False)
     port: int = 8000
     github_app_id: str | None = None
     github_private_key: str | None = field(default=None, repr=False)
@@ -71,7 +72,15 @@ def _blank_to_none(value: str | None) -> str | None:
     return value or None
 
 
-def _int(name: str, raw: str | None, default: int | None, minimum: int = 0) -> int | None:
+# Periods and lifetimes past these overflow the scheduler's and the tokens' timedeltas
+# long before they could mean anything.
+MINUTES_IN_A_YEAR = 365 * 24 * 60
+HOURS_IN_A_YEAR = 365 * 24
+
+
+def _int(
+    name: str, raw: str | None, default: int | None, minimum: int = 0, maximum: int | None = None
+) -> int | None:
     if raw is None:
         return default
     try:
@@ -80,13 +89,19 @@ def _int(name: str, raw: str | None, default: int | None, minimum: int = 0) -> i
         raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(name, f"must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(name, f"must be at most {maximum}, got {value}")
     return value
 
 
 def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
-    parts = urlsplit(raw)
+    problem = f"expected a URL starting with {' or '.join(schemes)}://"
+    try:
+        parts = urlsplit(raw)
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 host
+        raise ConfigError(name, f"{problem} ({exc})") from None
     if parts.scheme not in schemes or not parts.netloc:
-        raise ConfigError(name, f"expected a URL starting with {' or '.join(schemes)}://")
+        raise ConfigError(name, problem)
     return raw
 
 
@@ -158,10 +173,8 @@ def load_settings(
     def get(name: str) -> str | None:
         return _blank_to_none(env.get(name))
 
-    port = _int("PORT", get("PORT"), 8000, minimum=1)
+    port = _int("PORT", get("PORT"), 8000, minimum=1, maximum=65535)
     assert port is not None
-    if port > 65535:
-        raise ConfigError("PORT", f"must be at most 65535, got {port}")
 
     level = (get("LOG_LEVEL") or "INFO").upper()
     if level not in LOG_LEVELS:
@@ -178,7 +191,7 @@ def load_settings(
         raise ConfigError("SCHEDULER", f"expected on or off, got {scheduler_raw!r}")
 
     app_id = get("GITHUB_APP_ID")
-    if app_id is not None and not app_id.isdigit():
+    if app_id is not None and not (app_id.isascii() and app_id.isdigit()):
         raise ConfigError("GITHUB_APP_ID", f"expected a number, got {app_id!r}")
 
     smtp_url = get("SMTP_URL")
@@ -187,6 +200,11 @@ def load_settings(
     approvers_url = get("APPROVERS_URL")
     if approvers_url is not None:
         _url("APPROVERS_URL", approvers_url, ("http", "https"))
+
+    sentry_dsn = get("SENTRY_DSN")
+    if sentry_dsn is not None:
+        # sentry_sdk.init raises on a malformed DSN, which would stop start-up with a traceback.
+        _url("SENTRY_DSN", sentry_dsn, ("http", "https"))
 
     tokens = tuple(t.strip() for t in (get("API_TOKENS") or "").split(",") if t.strip())
 
@@ -212,9 +230,19 @@ def load_settings(
         ).rstrip("/"),
         approvers_url=approvers_url,
         pull_request_sync_minutes=_int(
-            "PULL_REQUEST_SYNC_MINUTES", get("PULL_REQUEST_SYNC_MINUTES"), 90, minimum=1
+            "PULL_REQUEST_SYNC_MINUTES",
+            get("PULL_REQUEST_SYNC_MINUTES"),
+            90,
+            minimum=1,
+            maximum=MINUTES_IN_A_YEAR,
         ),
-        review_sync_minutes=_int("REVIEW_SYNC_MINUTES", get("REVIEW_SYNC_MINUTES"), 15, minimum=1),
+        review_sync_minutes=_int(
+            "REVIEW_SYNC_MINUTES",
+            get("REVIEW_SYNC_MINUTES"),
+            15,
+            minimum=1,
+            maximum=MINUTES_IN_A_YEAR,
+        ),
         reminder_cron=_cron(get("REMINDER_CRON") or "30 15 * * *"),
         timezone=timezone,
         scheduler=scheduler_raw in ("on", "true", "1"),
@@ -224,8 +252,12 @@ def load_settings(
             "RELEASE_MIN_APPROVALS", get("RELEASE_MIN_APPROVALS"), None, minimum=1
         ),
         release_token_ttl_hours=_int(
-            "RELEASE_TOKEN_TTL_HOURS", get("RELEASE_TOKEN_TTL_HOURS"), 72, minimum=1
+            "RELEASE_TOKEN_TTL_HOURS",
+            get("RELEASE_TOKEN_TTL_HOURS"),
+            72,
+            minimum=1,
+            maximum=HOURS_IN_A_YEAR,
         ),
         log_level=level,
-        sentry_dsn=get("SENTRY_DSN"),
+        sentry_dsn=sentry_dsn,
     )

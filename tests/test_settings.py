@@ -69,7 +69,12 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path) -> None:
 
 
 def test_secrets_stay_out_of_the_repr(tmp_path) -> None:
-    s = load(tmp_path, API_TOKENS="sekrit-token", GITHUB_WEBHOOK_SECRET="hook-sekrit")
+    s = load(
+        tmp_path,
+        API_TOKENS="sekrit-token",
+        GITHUB_WEBHOOK_SECRET="hook-sekrit",
+        DATABASE_URL="postgres://app:db-sekrit@db.example/app",
+    )
     assert "sekrit" not in repr(s)
 
 
@@ -97,6 +102,14 @@ def test_secrets_stay_out_of_the_repr(tmp_path) -> None:
         ("RELEASE_MIN_APPROVALS", "zero"),
         ("RELEASE_TOKEN_TTL_HOURS", "0"),
         ("LOG_LEVEL", "LOUD"),
+        # Each of these once got through and stopped start-up with a traceback instead.
+        ("PUBLIC_URL", "http://[::1"),
+        ("GITHUB_API_URL", "http://[github"),
+        ("SENTRY_DSN", "not-a-dsn"),
+        ("PULL_REQUEST_SYNC_MINUTES", "99999999999999999"),
+        ("REVIEW_SYNC_MINUTES", "99999999999999999"),
+        ("RELEASE_TOKEN_TTL_HOURS", "99999999999999999999"),
+        ("GITHUB_APP_ID", "\u00b2"),
     ],
 )
 def test_malformed_values_name_the_setting(tmp_path, name, value) -> None:
