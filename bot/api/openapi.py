@@ -30,6 +30,7 @@ NOT_FOUND = error("No such resource.")
 BAD_REQUEST = error("Malformed or incomplete body or query; `errors` names each field.")
 UNAUTHORIZED = error("No bearer token.")
 FORBIDDEN = error("A bearer token that is not in API_TOKENS.")
+TOO_LARGE = error("The body is over 1 MB.")
 TOKEN = [{"bearer": []}]
 PAGED = {
     "Link": {
@@ -116,6 +117,11 @@ SCHEMAS: dict[str, Any] = {
             ref("User"),
             {
                 "type": "object",
+                "required": [
+                    "approved_pull_requests",
+                    "commented_pull_requests",
+                    "idled_pull_requests",
+                ],
                 "properties": {
                     "approved_pull_requests": array_of("PullRequest"),
                     "commented_pull_requests": array_of("PullRequest"),
@@ -161,6 +167,7 @@ SCHEMAS: dict[str, Any] = {
             "state": {"type": "string", "enum": ["open", "closed"]},
             "draft": {"type": "boolean"},
             "merged": {"type": "boolean"},
+            "labels": {"type": "array", "items": {"type": "string"}},
             "closed_at": {"type": ["string", "null"], "format": "date-time"},
         },
     },
@@ -169,6 +176,7 @@ SCHEMAS: dict[str, Any] = {
             ref("PullRequest"),
             {
                 "type": "object",
+                "required": ["author", "approvers", "commenters", "idlers"],
                 "properties": {
                     "author": {"type": ["string", "null"]},
                     "approvers": {"type": "array", "items": {"type": "string"}},
@@ -285,6 +293,14 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "Status": {"type": "object", "properties": {"status": {"type": "string"}}},
+    "Delivery": {
+        "type": "object",
+        "required": ["detail", "delivery"],
+        "properties": {
+            "detail": {"type": "string", "enum": ["applied", "ignored", "duplicate", "pong"]},
+            "delivery": {"type": "string", "description": "The X-GitHub-Delivery GUID."},
+        },
+    },
 }
 
 
@@ -326,6 +342,7 @@ PATHS: dict[str, Any] = {
                 "201": body(ref("Project"), "Created."),
                 "400": BAD_REQUEST,
                 "409": error("The repository is already a project."),
+                "413": TOO_LARGE,
             },
             request=ref("NewProject"),
             secured=True,
@@ -359,7 +376,7 @@ PATHS: dict[str, Any] = {
         "get": operation(
             "Get a user, with details on request",
             {
-                "200": body({"oneOf": [ref("User"), ref("UserDetails")]}),
+                "200": body({"anyOf": [ref("User"), ref("UserDetails")]}),
                 "400": BAD_REQUEST,
                 "404": NOT_FOUND,
             },
@@ -368,7 +385,7 @@ PATHS: dict[str, Any] = {
         ),
         "patch": operation(
             "Merge metadata into a user's",
-            {"204": NO_CONTENT, "400": BAD_REQUEST, "404": NOT_FOUND},
+            {"204": NO_CONTENT, "400": BAD_REQUEST, "404": NOT_FOUND, "413": TOO_LARGE},
             parameters=[ID],
             request=ref("UserPatch"),
             secured=True,
@@ -404,7 +421,7 @@ PATHS: dict[str, Any] = {
         "get": operation(
             "Get a pull request, with details on request",
             {
-                "200": body({"oneOf": [ref("PullRequest"), ref("PullRequestDetails")]}),
+                "200": body({"anyOf": [ref("PullRequest"), ref("PullRequestDetails")]}),
                 "400": BAD_REQUEST,
                 "404": NOT_FOUND,
             },
@@ -416,12 +433,14 @@ PATHS: dict[str, Any] = {
         "post": operation(
             "Receive a GitHub App webhook delivery (signed with X-Hub-Signature-256)",
             {
-                "200": body(ref("Status"), "Stored and applied (or a repeated delivery)."),
-                "202": body(ref("Status"), "Stored; an event Reviewer does not act on."),
-                "400": error("Missing headers or a body that is not JSON."),
+                "200": body(ref("Delivery"), "Applied, a ping, or a repeated delivery."),
+                "202": body(ref("Delivery"), "Stored; an event Reviewer does not act on."),
+                "400": error("Missing or overlong headers, or a body that is not a JSON object."),
                 "401": error("Missing or wrong signature."),
                 "413": error("Body over 25 MB."),
-                "503": error("No GITHUB_WEBHOOK_SECRET configured."),
+                "422": error("A payload without the fields its event must carry."),
+                "500": error("Not applied (recorded as failed); GitHub's redelivery applies it."),
+                "503": error("No GITHUB_WEBHOOK_SECRET configured, or the database is down."),
             },
             request={"type": "object"},
             tag="github",
@@ -431,8 +450,14 @@ PATHS: dict[str, Any] = {
         "post": operation(
             "Slack events, interactivity and commands (Bolt; Slack-signed)",
             {
-                "200": {"description": "Acknowledged."},
-                "401": error("Bad or stale Slack signature."),
+                "200": body(
+                    {"type": "object"}, "Acknowledged: Bolt's answer, as Slack expects it."
+                ),
+                "401": body(
+                    {"type": "object", "properties": {"error": {"type": "string"}}},
+                    "Bad or stale Slack signature (Bolt's own body).",
+                ),
+                "413": error("Body over 1 MB."),
                 "503": error("Slack is not configured."),
             },
             request={"type": "object"},
@@ -449,6 +474,7 @@ PATHS: dict[str, Any] = {
                     "headers": {"Location": {"schema": {"type": "string"}}},
                 },
                 "400": BAD_REQUEST,
+                "413": TOO_LARGE,
             },
             request=ref("NewRelease"),
             secured=True,
@@ -489,6 +515,7 @@ PATHS: dict[str, Any] = {
                     "404": error("Unknown token."),
                     "409": error("The release is decided, or this approver decided otherwise."),
                     "410": error("Expired token."),
+                    "413": error("Body over 10 kB."),
                     "415": error("Neither JSON nor a form."),
                 },
                 parameters=[TOKEN_QUERY],
@@ -524,8 +551,12 @@ PATHS: dict[str, Any] = {
             "Create the GitHub App from app.yml (only while none is configured)",
             {
                 "200": {"description": "A page that posts the manifest to GitHub."},
+                "400": error("`org` is not a GitHub organisation name."),
                 "404": error("An App is configured already."),
             },
+            parameters=[
+                param("org", "query", {"type": "string"}, "Create the App for this organisation.")
+            ],
             tag="install",
         )
     },
@@ -534,8 +565,10 @@ PATHS: dict[str, Any] = {
             "GitHub's redirect after the App was created: store its credentials",
             {
                 "200": {"description": "A page linking to the App's installation."},
-                "400": error("Missing or wrong code or state."),
+                "400": error("A missing or malformed code or state, or one GitHub refused."),
+                "403": error("A state this service did not hand out (or handed out before)."),
                 "404": error("An App is configured already."),
+                "502": error("GitHub did not answer, or answered without the App."),
             },
             parameters=[
                 param("code", "query", {"type": "string"}, "GitHub's one-time code."),

@@ -27,8 +27,11 @@ def path_id(request: Request, name: str = "id") -> int:
     return value
 
 
-def bad_query(name: str, problem: str) -> ValidationError:
-    return ValidationError({name: problem}, detail=f"invalid query: {name}: {problem}")
+def invalid_query(errors: dict[str, str]) -> ValidationError:
+    """400 naming each bad query parameter (not "invalid body": there is none)."""
+    return ValidationError(
+        errors, detail="invalid query: " + "; ".join(f"{k}: {v}" for k, v in errors.items())
+    )
 
 
 def query_int(
@@ -43,9 +46,9 @@ def query_int(
         return default
     value = whole_number(raw)
     if value is None:
-        raise bad_query(name, "must be a whole number")
+        raise invalid_query({name: "must be a whole number"})
     if not minimum <= value <= maximum:
-        raise bad_query(name, f"must be at least {minimum} and at most {maximum}")
+        raise invalid_query({name: f"must be at least {minimum} and at most {maximum}"})
     return value
 
 
@@ -55,13 +58,13 @@ def query_bool(request: Request, name: str) -> bool:
         return raw != ""
     if raw in ("false", "0", "no"):
         return False
-    raise bad_query(name, "must be true or false")
+    raise invalid_query({name: "must be true or false"})
 
 
 def query_choice(request: Request, name: str, choices: tuple[str, ...], default: str) -> str:
     raw = request.query_params.get(name, default)
     if raw not in choices:
-        raise bad_query(name, f"must be one of {', '.join(choices)}")
+        raise invalid_query({name: f"must be one of {', '.join(choices)}"})
     return raw
 
 

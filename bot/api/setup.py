@@ -23,7 +23,8 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from bot.api.auth import token_matches
-from bot.api.errors import ApiError, NotFound, ValidationError
+from bot.api.errors import ApiError, NotFound
+from bot.api.params import invalid_query
 from bot.api.projects import OWNER_RE
 from bot.setup.envfile import add_missing
 from bot.setup.manifest import APP_YML, load_manifest, new_app_url
@@ -59,7 +60,7 @@ async def show_setup(request: Request) -> HTMLResponse:
     settings = request.app.state.settings
     org = request.query_params.get("org", "").strip() or None
     if org is not None and not OWNER_RE.match(org):
-        raise ValidationError({"org": "is not a GitHub organisation name"})
+        raise invalid_query({"org": "is not a GitHub organisation name"})
     state = secrets.token_urlsafe(32)
     setup.states[state] = True
     manifest = load_manifest(setup.manifest_path, settings.public_url)
@@ -104,11 +105,11 @@ async def setup_callback(request: Request) -> HTMLResponse:
     code = request.query_params.get("code", "")
     state = request.query_params.get("state", "")
     if not code or not state:
-        raise ValidationError(
+        raise invalid_query(
             {k: "is required" for k, v in (("code", code), ("state", state)) if not v}
         )
     if not CODE_RE.match(code):
-        raise ValidationError({"code": "is not a manifest code"})
+        raise invalid_query({"code": "is not a manifest code"})
     if not _take_state(setup, state):
         raise ApiError(403, "the state does not match one this service handed out; start at /setup")
 
