@@ -29,7 +29,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def migrate_first(settings: Settings) -> None:
-    """Bring the schema up to date before a one-off job, saying what was applied."""
+    """Bring the schema up to date before serving or a one-off job, saying what was applied."""
     from bot.store.migrate import migrate
 
     for revision in migrate(settings.database_url):
@@ -50,10 +50,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from bot.app import create_app
-    from bot.store.migrate import migrate
 
-    for revision in migrate(settings.database_url):
-        print(f"applied {revision}", flush=True)
+    migrate_first(settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _stopped)
     uvicorn.run(

@@ -1,5 +1,8 @@
 """/v1/projects through HTTP on both backends."""
 
+import asyncio
+
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -137,3 +140,16 @@ def test_bad_paging_is_400(client: TestClient, query) -> None:
     response = client.get(f"/v1/projects?{query}")
     assert response.status_code == 400
     assert response.json()["errors"]
+
+
+def test_concurrent_creates_of_one_repository_make_one_project(client: TestClient, auth, run):
+    async def create_at_once() -> list[int]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            answers = await asyncio.gather(
+                *(http.post("/v1/projects", json=DOCKER, headers=auth) for _ in range(8))
+            )
+        return sorted(a.status_code for a in answers)
+
+    assert run(create_at_once) == [201] + [409] * 7
+    assert len(client.get("/v1/projects").json()) == 1

@@ -1,5 +1,8 @@
 """/v1/users through HTTP on both backends."""
 
+import asyncio
+
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -108,3 +111,21 @@ def test_details_lists_approved_commented_and_idled(client: TestClient, run, db)
     plain = client.get(f"/v1/users/{me}").json()
     assert "approved_pull_requests" not in plain
     assert client.get(f"/v1/users/{me}?details=maybe").status_code == 400
+
+
+def test_concurrent_patches_keep_every_key(client: TestClient, auth, run, db) -> None:
+    user = run(add_user, db, "ann")
+
+    async def patch_at_once() -> list[int]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            answers = await asyncio.gather(
+                *(
+                    http.patch(f"/v1/users/{user}", json={"metadata": {f"k{i}": i}}, headers=auth)
+                    for i in range(8)
+                )
+            )
+        return [a.status_code for a in answers]
+
+    assert run(patch_at_once) == [204] * 8
+    assert client.get(f"/v1/users/{user}").json()["metadata"] == {f"k{i}": i for i in range(8)}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextvars
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import databases
@@ -31,6 +34,10 @@ class Database:
             options.setdefault("min_size", 1)
             options.setdefault("max_size", 10)
         self._db = databases.Database(url, **options)
+        # SQLite answers "database is locked" at once, without waiting, when two
+        # transactions that both read go on to write; they take turns here instead.
+        self._turns = asyncio.Lock() if self.backend == "sqlite" else None
+        self._in_transaction = contextvars.ContextVar(f"in_transaction_{id(self)}", default=False)
         # Read by the query-count tests and the benchmarks; cheap enough to keep always.
         self.query_count = 0
 
@@ -48,9 +55,20 @@ class Database:
     async def disconnect(self) -> None:
         await self._db.disconnect()
 
-    def transaction(self) -> Any:
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
         """`async with db.transaction():`: everything inside commits or nothing does."""
-        return self._db.transaction()
+        if self._turns is None or self._in_transaction.get():
+            async with self._db.transaction():
+                yield
+            return
+        async with self._turns:
+            entered = self._in_transaction.set(True)
+            try:
+                async with self._db.transaction():
+                    yield
+            finally:
+                self._in_transaction.reset(entered)
 
     def connection(self) -> Any:
         return self._db.connection()

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from bot.store.clock import utcnow
 from bot.store.database import Database
 from bot.store.tables import projects, pull_requests, review_requests, reviews
+from bot.store.upsert import insert_for
 
 
 async def list_projects(db: Database, offset: int, limit: int) -> tuple[int, list[dict]]:
@@ -31,15 +32,15 @@ async def find_project(db: Database, owner: str, name: str) -> dict | None:
 
 async def create_project(db: Database, name: str, owner: str, repo: str) -> dict | None:
     """Insert a project; None when the repository is already a project."""
-    async with db.transaction():
-        if await find_project(db, owner, repo) is not None:
-            return None
-        project_id = await db.execute(
-            projects.insert().values(
-                name=name, repo_owner=owner, repo_name=repo, active=True, created_at=utcnow()
-            )
-        )
-    return await get_project(db, project_id)
+    if await find_project(db, owner, repo) is not None:
+        return None
+    # A concurrent create of the same repository may insert first: then nothing is inserted.
+    return await db.fetch_one(
+        insert_for(db, projects)
+        .values(name=name, repo_owner=owner, repo_name=repo, active=True, created_at=utcnow())
+        .on_conflict_do_nothing()
+        .returning(*projects.c)
+    )
 
 
 async def delete_project(db: Database, project_id: int) -> bool:

@@ -1,0 +1,45 @@
+"""The Database wrapper's transactions on both backends."""
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+
+from bot.store.tables import users
+from tests.factories import add_user
+
+
+def test_a_transaction_inside_a_transaction_is_part_of_it(run, db) -> None:
+    user = run(add_user, db, "ann")
+
+    async def nested_then_fail() -> None:
+        async with db.transaction():
+            await db.execute(users.update().where(users.c.id == user).values(username="bob"))
+            async with db.transaction():  # on SQLite the same turn, not a wait on itself
+                await db.execute(users.update().where(users.c.id == user).values(username="cy"))
+            raise RuntimeError("after the inner transaction")
+
+    with pytest.raises(RuntimeError):
+        run(nested_then_fail)
+    assert run(db.fetch_val, sa.select(users.c.username).where(users.c.id == user)) == "ann"
+
+
+def test_transactions_that_read_then_write_at_once_all_commit(run, db) -> None:
+    """SQLite refuses the second of two such transactions at once ("database is locked")."""
+    user = run(add_user, db, "ann")
+    name = sa.select(users.c.username).where(users.c.id == user)
+
+    async def append(suffix: str) -> None:
+        async with db.transaction():
+            current = await db.fetch_val(name)
+            await asyncio.sleep(0)  # let the others read too
+            await db.execute(
+                users.update().where(users.c.id == user).values(username=current + suffix)
+            )
+
+    async def all_at_once() -> None:
+        await asyncio.gather(*(append(str(i)) for i in range(6)))
+
+    run(all_at_once)
+    if not db.is_postgres:  # PostgreSQL's READ COMMITTED may lose updates; SQLite's turns do not
+        assert sorted(run(db.fetch_val, name)[3:]) == sorted("012345")
