@@ -5,6 +5,7 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
+from bot.store.database import Database
 from bot.store.tables import users
 from tests.factories import add_user
 
@@ -43,3 +44,40 @@ def test_transactions_that_read_then_write_at_once_all_commit(run, db) -> None:
     run(all_at_once)
     if not db.is_postgres:  # PostgreSQL's READ COMMITTED may lose updates; SQLite's turns do not
         assert sorted(run(db.fetch_val, name)[3:]) == sorted("012345")
+
+
+def test_disconnect_ends_though_a_connection_was_never_returned(database_url) -> None:
+    """As `databases` may leave one after PostgreSQL dropped it mid-transaction."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no pool to drain")
+
+    async def connections() -> int:
+        import asyncpg
+
+        admin = await asyncpg.connect(database_url)
+        try:
+            return await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await admin.close()
+
+    async def leak_then_disconnect() -> tuple[int, int]:
+        db = Database(database_url, disconnect_timeout=0.5)
+        await db.connect()
+        leaked = db.connection()
+        await leaked.__aenter__()  # checked out of the pool, never released
+        await leaked.fetch_val(sa.text("SELECT 1"))
+        before = await connections()
+        await asyncio.wait_for(db.disconnect(), 60)  # before the fix: waits for ever
+        for _ in range(100):  # the server notices closed sockets a moment later
+            after = await connections()
+            if after == 0:
+                break
+            await asyncio.sleep(0.05)
+        return before, after
+
+    before, after = asyncio.run(leak_then_disconnect())
+    assert before >= 1
+    assert after == 0

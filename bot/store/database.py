@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +13,8 @@ import databases
 from sqlalchemy.sql import ClauseElement
 
 Query = ClauseElement | str
+
+log = logging.getLogger(__name__)
 
 
 def as_dict(row: Any) -> dict[str, Any]:
@@ -27,8 +30,9 @@ def as_dict(row: Any) -> dict[str, Any]:
 class Database:
     """One database for the whole process; counts the statements it runs."""
 
-    def __init__(self, url: str, **options: Any) -> None:
+    def __init__(self, url: str, disconnect_timeout: float = 10.0, **options: Any) -> None:
         self.url = url
+        self.disconnect_timeout = disconnect_timeout
         self.backend = "postgresql" if url.startswith("postgresql") else "sqlite"
         if self.backend == "postgresql":
             options.setdefault("min_size", 1)
@@ -53,7 +57,19 @@ class Database:
         await self._db.connect()
 
     async def disconnect(self) -> None:
-        await self._db.disconnect()
+        """Close the connections; a pool that will not drain in time is cut off.
+
+        After the server dropped a connection mid-transaction `databases` can leave it
+        checked out of asyncpg's pool, whose graceful close would then wait forever (a
+        shutdown that never ends); cancelled, asyncpg terminates the pool instead.
+        """
+        try:
+            await asyncio.wait_for(self._db.disconnect(), self.disconnect_timeout)
+        except TimeoutError:
+            log.warning(
+                "database connections not returned in time; closed them",
+                extra={"seconds": self.disconnect_timeout},
+            )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
