@@ -32,7 +32,6 @@ def test_wrong_token_never_echoes_it(client: TestClient) -> None:
 # Odd inputs a client may send: each one is a 4xx JSON detail on both backends, never a 500.
 ODD_READS = [
     "/v1/projects/%C2%B2",  # "²" is a digit to str.isdigit, not to int()
-    "/v1/users/%EF%BC%91",  # a fullwidth "1"
     "/v1/projects?page=%C2%B2",
     "/v1/projects?page=99999999999999999999999999",  # an OFFSET past 64 bits
     "/v1/pull_requests?project_id=9999999999",  # past the 32-bit id column
@@ -45,6 +44,13 @@ def test_odd_ids_and_query_values_are_4xx(client: TestClient, url: str) -> None:
     response = client.get(url)
     assert 400 <= response.status_code < 500, response.text
     assert response.json()["detail"]
+
+
+def test_an_id_in_other_digits_is_not_an_alias(client: TestClient, run, db) -> None:
+    user = run(add_user, db, "ann")
+    assert client.get(f"/v1/users/{user}").status_code == 200
+    fullwidth = chr(0xFF10 + user)  # FULLWIDTH DIGIT n, which int() reads as n
+    assert client.get(f"/v1/users/{fullwidth}").status_code == 404
 
 
 def test_query_errors_name_the_query_not_a_body(client: TestClient) -> None:
