@@ -16,24 +16,36 @@ if TYPE_CHECKING:
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
-def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+class DatabaseUnreachable(Exception):
+    """The database did not answer; `str()` says why in one line (never the URL)."""
+
+
+def migrate_now(settings: Settings) -> list[str]:
+    """Bring the schema up to date, printing each revision applied."""
+    from sqlalchemy.exc import DBAPIError
+
     from bot.store.migrate import migrate
 
-    applied = migrate(settings.database_url)
-    if applied:
-        for revision in applied:
-            print(f"applied {revision}")
-    else:
+    try:
+        applied = migrate(settings.database_url)
+    except (OSError, DBAPIError) as exc:
+        # Not the URL: it may hold the password. The driver's first line says enough.
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        raise DatabaseUnreachable(f"{type(exc).__name__}: {reason}".rstrip(": ")) from exc
+    for revision in applied:
+        print(f"applied {revision}", flush=True)
+    return applied
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    if not migrate_now(settings):
         print("the database schema is up to date")
     return 0
 
 
 def migrate_first(settings: Settings) -> None:
     """Bring the schema up to date before serving or a one-off job, saying what was applied."""
-    from bot.store.migrate import migrate
-
-    for revision in migrate(settings.database_url):
-        print(f"applied {revision}", flush=True)
+    migrate_now(settings)
 
 
 def _stopped(signum: int, frame: object) -> None:
@@ -245,4 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     func: Command = args.func
-    return func(args, settings)
+    try:
+        return func(args, settings)
+    except DatabaseUnreachable as exc:
+        print(f"reviewer: the database does not answer: {exc}", file=sys.stderr)
+        return 1

@@ -13,6 +13,7 @@ from bot.store.database import Database
 from bot.store.migrate import current_revisions, migrate, pending_revisions
 from bot.store.tables import users
 from tests.conftest import BACKENDS, _pg_admin, _server_url
+from tests.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,3 +125,16 @@ def test_one_off_jobs_migrate_a_new_database_first(tmp_path) -> None:
     lines = [line for line in result.stdout.splitlines() if not line.startswith("{")]
     assert lines[0] == "applied 0001 initial schema"
     assert current_revisions(url) == {"0001"}
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path) -> None:
+    closed_port = free_port()  # nothing listens there
+    for url in (
+        f"sqlite:///{tmp_path / 'no-such-folder' / 'reviewer.db'}",
+        f"postgresql://postgres:pg-sekrit@127.0.0.1:{closed_port}/reviewer",
+    ):
+        result = run_cli("migrate", database_url=url, cwd=tmp_path)
+        assert result.returncode == 1
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith("reviewer: the database does not answer: "), line
+        assert "pg-sekrit" not in result.stderr + result.stdout
