@@ -89,6 +89,12 @@ def required_strings(body: dict[str, Any], *names: str, max_length: int = 255) -
     return values
 
 
+def has_control_characters(text: str) -> bool:
+    """True for C0 controls and DEL: a NUL PostgreSQL cannot store, line breaks that
+    would split a mail header."""
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
 def reject_unknown(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(body) - set(allowed))
     if unknown:

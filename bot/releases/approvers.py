@@ -12,6 +12,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.api.params import has_control_characters
+
 log = logging.getLogger(__name__)
 
 FIELDS = ("name", "email", "slack_id", "github_login")
@@ -79,7 +81,7 @@ def parse_approver(index: int, entry: Any) -> Approver:
         if not isinstance(value, str):
             raise ApproversError(f"{where}: {name} must be a string")
         value = value.strip()
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        if has_control_characters(value):
             raise ApproversError(f"{where}: {name} contains control characters")
         if len(value) > MAX_LENGTHS[name]:
             raise ApproversError(f"{where}: {name} is longer than {MAX_LENGTHS[name]} characters")

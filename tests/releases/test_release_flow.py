@@ -258,6 +258,19 @@ def test_post_release_names_a_missing_or_non_string_field(gate, source, field, v
     assert gate.get("/v1/releases").json() == []
 
 
+@pytest.mark.parametrize("field", ["ReleaseName", "ReleaseId", "TeamProject"])
+@pytest.mark.parametrize("value", ["a\x00b", "a\nb", "a\r\nBcc: eve@example.com", "\x7f"])
+def test_post_release_refuses_control_characters(gate, source, inbox, field, value) -> None:
+    """A NUL cannot be stored by PostgreSQL (it was a 500); a line break in a name cannot
+    go into a mail header (it left every approver claimed and never notified)."""
+    route = approvers_answer(source, ANN)
+    response = post_release(gate, {**RELEASE, field: value})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {field: "must not contain control characters"}
+    assert gate.get("/v1/releases").json() == []
+    assert route.call_count == 0 and inbox.mails == []
+
+
 def test_post_release_needs_a_json_object(gate) -> None:
     for content in (b"", b"nope", b"[1]"):
         response = gate.post("/release", content=content, headers=AUTH)

@@ -12,6 +12,7 @@ import pytest
 from bot.releases.messages import APPROVE_ACTION, REJECT_ACTION
 from bot.releases.work import process_pending_releases
 from bot.store import releases as store
+from bot.store.clock import utcnow
 from tests.factories import add_user
 from tests.releases.conftest import DEVX_URL, RELEASE
 from tests.releases.helpers import audit, call, post_release
@@ -207,3 +208,19 @@ def test_slack_down_for_an_approver_only_on_slack_is_retried(
     assert call(slack_gate, process_pending_releases, slack_gate.app.state)["worked_on"] == 1
     assert [c.args["channel"] for c in fake_slack.calls_to("chat.postMessage")] == ["UEVE"]
     assert audit(slack_gate, release_id)["approvers"][0]["notify_error"] is None
+
+
+def test_a_mail_that_cannot_be_built_still_lets_the_dm_go(
+    slack_gate, source, inbox, fake_slack
+) -> None:
+    """A name that cannot go into a mail header (stored before the API refused such
+    names) fails the mail alone: the DM goes out and the approver is not left claimed."""
+    source.get(DEVX_URL).respond(json=[ANN])
+    db = slack_gate.app.state.db
+    release, _ = call(slack_gate, store.create_release, db, "Devx", "386", "a\nb", utcnow())
+    call(slack_gate, process_pending_releases, slack_gate.app.state)
+    assert [c.args["channel"] for c in fake_slack.calls_to("chat.postMessage")] == ["UANN"]
+    assert inbox.mails == []
+    ann = audit(slack_gate, release["id"])["approvers"][0]
+    assert ann["notified_at"] is not None
+    assert ann["notify_error"].startswith("email: ValueError")
