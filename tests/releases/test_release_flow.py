@@ -375,3 +375,19 @@ def test_approval_tokens_never_reach_the_logs(gate, source, inbox, caplog) -> No
     lines = [formatter.format(record) for record in ours]
     assert any('"approver notified"' in line for line in lines)  # the work did log
     assert not [line for line in lines if token in line or "test-api-token" in line]
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/v1/releases/%C2%B2", 404),  # "²" passes str.isdigit, not int()
+        ("/v1/releases/" + "9" * 5000, 404),  # more digits than int() converts
+        ("/v1/releases?per_page=%C2%B2", 400),
+        ("/v1/releases?page=" + "9" * 30, 400),  # an offset beyond 64 bits
+        ("/v1/releases?page=" + "9" * 5000, 400),
+    ],
+)
+def test_odd_ids_and_pages_are_4xx(gate, url, status) -> None:
+    response = gate.get(url)
+    assert response.status_code == status
+    assert "detail" in response.json()
