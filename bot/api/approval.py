@@ -17,7 +17,7 @@ from starlette.routing import Route
 from bot.api.errors import ApiError, ValidationError
 from bot.releases import decisions
 from bot.releases.pages import HEADERS, approval_page, error_page
-from bot.releases.policy import DECISIONS, Verdict, release_status, token_ttl
+from bot.releases.policy import DECISIONS, Verdict, as_of, token_ttl
 from bot.releases.slack_sync import update_messages
 from bot.releases.tokens import token_hash
 from bot.releases.views import approval_json
@@ -92,11 +92,8 @@ async def show(request: Request) -> Response:
     assert release is not None
     approvers = await store.approvers_of(state.db, release["id"])
     # The status as of now, shown but not stored: this GET writes nothing.
-    release = {
-        **release,
-        "status": release_status(release, approvers, now, token_ttl(state.settings)),
-    }
-    return answer(request, approval_json(release, approvers, approver))
+    shown = as_of(release, approvers, now, token_ttl(state.settings))
+    return answer(request, approval_json(shown, approvers, approver))
 
 
 async def read_decision(request: Request) -> tuple[str, str]:

@@ -11,9 +11,11 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bot.logs import JSONFormatter
+from bot.releases.work import process_pending_releases
+from bot.store import releases as store
 from bot.store.clock import utcnow
 from tests.releases.conftest import ANN, BOB, DEVX_URL, RELEASE
-from tests.releases.helpers import AUTH, HTML, audit, post_release
+from tests.releases.helpers import AUTH, HTML, audit, call, post_release
 
 
 def approvers_answer(source, *approvers, wrapped: bool = False):
@@ -391,3 +393,20 @@ def test_odd_ids_and_pages_are_4xx(gate, url, status) -> None:
     response = gate.get(url)
     assert response.status_code == status
     assert "detail" in response.json()
+
+
+def test_the_audit_shows_expiry_without_storing_it(gate, source, inbox) -> None:
+    """GETs change nothing: the audit shows the status as of now; the job stores it."""
+    approvers_answer(source, ANN)
+    release_id = post_release(gate, RELEASE).json()["id"]
+    later = utcnow() + timedelta(hours=73)
+    gate.app.state.clock = lambda: later
+    assert gate.get(f"/v1/releases/{release_id}").json()["status"] == "expired"
+    assert gate.get("/v1/releases").json()[0]["status"] == "expired"
+    db = gate.app.state.db
+    stored = call(gate, store.get_release, db, release_id)
+    assert (stored["status"], stored["decided_at"]) == ("pending", None)
+
+    call(gate, process_pending_releases, gate.app.state)
+    stored = call(gate, store.get_release, db, release_id)
+    assert (stored["status"], stored["decided_at"]) == ("expired", later)
