@@ -71,6 +71,8 @@ async def claim(db: Database, user_id: int, day: str, target: str, at: datetime)
     scheduler) never both send; a failed send gives the claim back with `release`.
     """
     insert = (postgresql.insert if db.is_postgres else sqlite.insert)(reminders)
+    # A channel name may be longer than the column (Slack allows 80); the target is a note.
+    target = target[: reminders.c.target.type.length]
     statement = (
         insert.values(user_id=user_id, day=day, target=target, sent_at=at)
         .on_conflict_do_nothing(index_elements=["user_id", "day"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
@@ -224,3 +225,22 @@ def test_a_mail_that_cannot_be_built_still_lets_the_dm_go(
     ann = audit(slack_gate, release["id"])["approvers"][0]
     assert ann["notified_at"] is not None
     assert ann["notify_error"].startswith("email: ValueError")
+
+
+def test_a_known_user_whose_slack_id_cannot_be_one_gets_the_mail_once(
+    slack_gate, source, inbox, fake_slack
+) -> None:
+    """An overlong metadata.slack_id failed the write after the mail on PostgreSQL, which
+    left the approver claimed, to be mailed again after every lease."""
+    db = slack_gate.app.state.db
+    call(slack_gate, add_user, db, "bob-gh", metadata={"slack_id": "U" + "X" * 80})
+    source.get(DEVX_URL).respond(json=[{**BOB, "email": "bob@example.com"}])
+    release_id = post_release(slack_gate, RELEASE).json()["id"]
+    later = utcnow() + timedelta(minutes=16)
+    slack_gate.app.state.clock = lambda: later
+    call(slack_gate, process_pending_releases, slack_gate.app.state)
+
+    assert fake_slack.calls_to("chat.postMessage") == []
+    assert len(inbox.to("bob@example.com")) == 1
+    bob = audit(slack_gate, release_id)["approvers"][0]
+    assert bob["notified_at"] is not None and bob["notify_error"] is None
