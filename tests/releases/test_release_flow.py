@@ -410,3 +410,17 @@ def test_the_audit_shows_expiry_without_storing_it(gate, source, inbox) -> None:
     call(gate, process_pending_releases, gate.app.state)
     stored = call(gate, store.get_release, db, release_id)
     assert (stored["status"], stored["decided_at"]) == ("expired", later)
+
+
+def test_polling_a_known_release_is_two_reads_and_no_write(gate, source, inbox) -> None:
+    """A poll is two reads (the release, its approvers); it tried an INSERT before,
+    which on PostgreSQL spent an id of the sequence at every poll."""
+    approvers_answer(source, ANN)
+    first = post_release(gate, RELEASE).json()["id"]
+    db = gate.app.state.db
+    before = db.query_count
+    for _ in range(5):
+        assert post_release(gate, RELEASE).status_code == 200
+    assert db.query_count - before == 5 * 2
+    second = post_release(gate, {**RELEASE, "ReleaseId": "387"}).json()["id"]
+    assert second == first + 1
