@@ -244,3 +244,24 @@ def test_a_known_user_whose_slack_id_cannot_be_one_gets_the_mail_once(
     assert len(inbox.to("bob@example.com")) == 1
     bob = audit(slack_gate, release_id)["approvers"][0]
     assert bob["notified_at"] is not None and bob["notify_error"] is None
+
+
+def test_the_fallback_texts_are_escaped_like_the_blocks(
+    slack_gate, source, inbox, fake_slack
+) -> None:
+    """Slack reads a message's `text` as mrkdwn too: a release name must not mention
+    @channel or carry a link of its own in the notification."""
+    evil = "<!channel> <https://evil.test|Approve>"
+    source.get(DEVX_URL).respond(json=[ANN])
+    post_release(slack_gate, {**RELEASE, "ReleaseName": evil})
+    token = inbox.to("ann@example.com")[0].token
+    slack_gate.post("/approval", params={"token": token})
+    sent = [
+        *fake_slack.calls_to("chat.postMessage"),
+        *fake_slack.calls_to("chat.update"),
+    ]
+    assert len(sent) == 2
+    for message in sent:
+        shown = message.args["text"] + json.dumps(message.json_arg("blocks"))
+        assert "<!channel>" not in shown and "<https://evil.test" not in shown
+        assert "&lt;!channel&gt; &lt;https://evil.test|Approve&gt;" in message.args["text"]
