@@ -4,6 +4,7 @@ clicked through a signed interactivity payload to /slack/events, handled by Bolt
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -265,3 +266,17 @@ def test_the_fallback_texts_are_escaped_like_the_blocks(
         shown = message.args["text"] + json.dumps(message.json_arg("blocks"))
         assert "<!channel>" not in shown and "<https://evil.test" not in shown
         assert "&lt;!channel&gt; &lt;https://evil.test|Approve&gt;" in message.args["text"]
+
+
+def test_approval_links_in_slack_calls_never_reach_the_logs(
+    slack_gate, source, inbox, fake_slack, caplog
+) -> None:
+    """slack_sdk logs every request's JSON and every answer at DEBUG (LOG_LEVEL=DEBUG):
+    the DM's blocks carry the approval link."""
+    caplog.set_level(logging.DEBUG)
+    source.get(DEVX_URL).respond(json=[ANN])
+    post_release(slack_gate, RELEASE)
+    token = inbox.to("ann@example.com")[0].token
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    assert caplog.records  # the work did log
+    assert not [r for r in caplog.records if token in r.getMessage()]
