@@ -75,6 +75,8 @@ async def json_object(request: Request) -> dict[str, Any]:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+    except RecursionError:  # "[[[[…" nested deeper than the parser goes
+        raise ApiError(400, "the body is nested too deeply") from None
     if not isinstance(value, dict):
         raise ApiError(400, "the body must be a JSON object")
     return value

@@ -236,6 +236,8 @@ def test_approval_token_errors(gate, source, inbox) -> None:
     assert bad.status_code == 400
     assert "decision" in bad.json()["errors"]
     assert gate.post("/approval", params={"token": token}, json=["approve"]).status_code == 400
+    deep = gate.post("/approval", params={"token": token}, content=b"[" * 5000)
+    assert deep.status_code == 400
     assert (
         gate.post(
             "/approval", params={"token": token}, content=b"x", headers={"Content-Type": "text/xml"}
@@ -274,7 +276,7 @@ def test_post_release_refuses_control_characters(gate, source, inbox, field, val
 
 
 def test_post_release_needs_a_json_object(gate) -> None:
-    for content in (b"", b"nope", b"[1]"):
+    for content in (b"", b"nope", b"[1]", b"[" * 100_000):
         response = gate.post("/release", content=content, headers=AUTH)
         assert response.status_code == 400
         assert "detail" in response.json()
