@@ -145,7 +145,7 @@ async def _get_json(client: httpx.AsyncClient, url: str) -> Any:
         raise ApproversError("the answer is too large")
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise ApproversError("the answer is not JSON") from None
 
 
