@@ -51,14 +51,14 @@ def retry_handlers() -> list[AsyncRetryHandler]:
 
 
 def web_logger() -> logging.Logger:
-    """The Web API client's logger, never below INFO.
+    """The Web API client's logger, at LOG_LEVEL but never below INFO.
 
     slack_sdk logs each request's body and each answer whenever its logger's own level
     is DEBUG or unset (it does not ask the effective level), so LOG_LEVEL=DEBUG would
     write out every DM, approval links and all.
     """
     logger = logging.getLogger("bot.slack.web")
-    logger.setLevel(logging.INFO)
+    logger.setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
     return logger
 
 
