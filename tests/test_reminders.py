@@ -337,3 +337,37 @@ def test_two_runs_at_once_remind_each_user_once(run, client, clock, team, fake_s
     assert sorted(channel for channel, _ in posts(fake_slack)) == sorted(["U1", CHANNEL])
     assert first.sent + second.sent == 2
     assert first.failed + second.failed == 0
+
+
+def test_a_slack_id_that_cannot_be_one_sends_them_to_the_channel(
+    remind, run, db, team, fake_slack
+) -> None:
+    """Metadata is free-form; an overlong slack_id crashed the run on PostgreSQL (the
+    claim's target column) and was posted to on SQLite."""
+    for login, slack_id in (("ivan", "U" + "X" * 80), ("judy", "U1 U2"), ("ken", 42)):
+        user = run(add_user, db, login, metadata={"slack_id": slack_id})
+        run(add_request, db, team["pr21"], user, at(60))
+
+    summary = remind()
+
+    assert [channel for channel, _ in posts(fake_slack)] == ["U1", CHANNEL]
+    named = posts(fake_slack)[1][1]
+    assert all(f"@{login}" in named for login in ("carol", "ivan", "judy", "ken"))
+    assert (summary.sent, summary.failed) == (5, 0)
+
+
+def test_a_long_channel_name_is_kept_cut_to_its_column(make_settings, fake_slack) -> None:
+    channel = "#" + "c" * 79  # Slack allows 80 characters; the column holds 64
+    with TestClient(create_app(make_settings(**fake_slack.env(SLACK_CHANNEL=channel)))) as client:
+        db = client.app.state.db
+        call = client.portal.call
+        project = call(add_project, db)
+        pr = call(add_pull_request, db, project, None, 1)
+        carol = call(add_user, db, "carol")
+        call(add_request, db, pr, carol, T0)
+        first = call(remind_idlers, client.app.state)
+        second = call(remind_idlers, client.app.state)
+        stored = call(db.fetch_all, sa.select(reminders.c.target))
+    assert [c.args["channel"] for c in fake_slack.calls_to("chat.postMessage")] == [channel]
+    assert (first.sent, second.sent) == (1, 0)
+    assert [row["target"] for row in stored] == [channel[:64]]

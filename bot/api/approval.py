@@ -5,7 +5,6 @@ GET never changes anything: link previewers and mail scanners open links.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
@@ -15,9 +14,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot.api.errors import ApiError, ValidationError
+from bot.api.params import json_object
 from bot.releases import decisions
 from bot.releases.pages import HEADERS, approval_page, error_page
-from bot.releases.policy import DECISIONS, Verdict, release_status, token_ttl
+from bot.releases.policy import DECISIONS, Verdict, as_of, token_ttl
 from bot.releases.slack_sync import update_messages
 from bot.releases.tokens import token_hash
 from bot.releases.views import approval_json
@@ -92,11 +92,8 @@ async def show(request: Request) -> Response:
     assert release is not None
     approvers = await store.approvers_of(state.db, release["id"])
     # The status as of now, shown but not stored: this GET writes nothing.
-    release = {
-        **release,
-        "status": release_status(release, approvers, now, token_ttl(state.settings)),
-    }
-    return answer(request, approval_json(release, approvers, approver))
+    shown = as_of(release, approvers, now, token_ttl(state.settings))
+    return answer(request, approval_json(shown, approvers, approver))
 
 
 async def read_decision(request: Request) -> tuple[str, str]:
@@ -112,13 +109,7 @@ async def read_decision(request: Request) -> tuple[str, str]:
         form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         raw = form.get("decision", ["approve"])[-1]
     elif content_type in ("application/json", ""):
-        try:
-            parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"the body is not valid JSON: {exc}") from None
-        if not isinstance(parsed, dict):
-            raise ApiError(400, "the body must be a JSON object")
-        raw = parsed.get("decision", "approve")
+        raw = (await json_object(request)).get("decision", "approve")
     else:
         raise ApiError(415, "send JSON or a form (application/x-www-form-urlencoded)")
     if not isinstance(raw, str) or raw not in DECISIONS:

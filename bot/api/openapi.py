@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import __version__
+from bot.api.params import MAX_ID
 
 JSON = "application/json"
 
@@ -54,7 +55,12 @@ def param(name: str, where: str, schema: dict[str, Any], description: str) -> di
 ID = param("id", "path", {"type": "integer", "minimum": 1}, "The resource's id.")
 DETAILS = param("details", "query", {"type": "boolean"}, "Add the details lists.")
 PAGING = [
-    param("page", "query", {"type": "integer", "minimum": 1}, "Page number, from 1."),
+    param(
+        "page",
+        "query",
+        {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "Page number, from 1.",
+    ),
     param(
         "per_page",
         "query",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from bot.api.params import query_int
+from bot.api.params import MAX_ID, query_int
 
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
@@ -23,7 +23,8 @@ class Page:
 
 
 def page_of(request: Request) -> Page:
-    number = query_int(request, "page", default=1)
+    # Bounded so that the offset stays a 64-bit integer for the database.
+    number = query_int(request, "page", default=1, maximum=MAX_ID)
     size = query_int(request, "per_page", default=DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE)
     assert number is not None and size is not None
     return Page(number, size)

@@ -8,11 +8,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.api.auth import require_token
-from bot.api.errors import NotFound
+from bot.api.errors import NotFound, ValidationError
 from bot.api.paging import page_of, paging_headers
-from bot.api.params import json_object, path_id, required_strings
+from bot.api.params import has_control_characters, json_object, path_id, required_strings
 from bot.releases import decisions
-from bot.releases.policy import token_ttl
+from bot.releases.policy import as_of, token_ttl
 from bot.releases.views import audit_json, release_json
 from bot.releases.work import process_release
 from bot.store import releases as store
@@ -25,6 +25,13 @@ async def post_release(request: Request) -> JSONResponse:
     after it), 200 with the status for one already known."""
     require_token(request)
     values = required_strings(await json_object(request), *FIELDS)
+    controls = {
+        name: "must not contain control characters"
+        for name, value in values.items()
+        if has_control_characters(value)
+    }
+    if controls:
+        raise ValidationError(controls)
     state = request.app.state
     now = state.clock()
     release, created = await store.create_release(
@@ -42,30 +49,30 @@ async def post_release(request: Request) -> JSONResponse:
     return JSONResponse(release_json(found.release, found.approvers), headers=headers)
 
 
+# GETs show the status as of now and store nothing; POST /release and the job store it.
+
+
 async def list_releases(request: Request) -> JSONResponse:
     state = request.app.state
-    db = state.db
     now = state.clock()
     ttl = token_ttl(state.settings)
     page = page_of(request)
-    total, rows = await store.list_releases(db, page.offset, page.size)
-    grouped = await store.approvers_by_release(db, [r["id"] for r in rows])
-    body = []
-    for row in rows:
-        settled = await decisions.settle(db, row, grouped[row["id"]], now, ttl)
-        body.append(audit_json(settled, grouped[row["id"]]))
+    total, rows = await store.list_releases(state.db, page.offset, page.size)
+    grouped = await store.approvers_by_release(state.db, [r["id"] for r in rows])
+    body = [
+        audit_json(as_of(row, grouped[row["id"]], now, ttl), grouped[row["id"]]) for row in rows
+    ]
     return JSONResponse(body, headers=paging_headers(request, page, total))
 
 
 async def get_release(request: Request) -> JSONResponse:
-    db = request.app.state.db
-    release = await store.get_release(db, path_id(request))
+    state = request.app.state
+    release = await store.get_release(state.db, path_id(request))
     if release is None:
         raise NotFound("release")
-    found = await decisions.current(
-        db, release, request.app.state.clock(), token_ttl(request.app.state.settings)
-    )
-    return JSONResponse(audit_json(found.release, found.approvers))
+    approvers = await store.approvers_of(state.db, release["id"])
+    shown = as_of(release, approvers, state.clock(), token_ttl(state.settings))
+    return JSONResponse(audit_json(shown, approvers))
 
 
 routes = [

@@ -16,6 +16,7 @@ from starlette.datastructures import State
 from bot.jobs.cron import crontab_trigger
 from bot.logs import log_context
 from bot.settings import Settings
+from bot.slack.identity import metadata_slack_id
 from bot.slack.messages import (
     MAX_USERS_PER_CHANNEL_MESSAGE,
     IdlePullRequest,
@@ -114,13 +115,6 @@ def reviewers_from_rows(rows: list[dict[str, Any]], now: datetime) -> list[Revie
 def opted_out(metadata: dict[str, Any]) -> bool:
     value = metadata.get("reminders", True)
     return value in OPT_OUT_VALUES or (isinstance(value, str) and value.lower() in OPT_OUT_VALUES)
-
-
-def known_slack_id(metadata: dict[str, Any]) -> str | None:
-    value = metadata.get("slack_id")
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
 
 
 async def find_slack_id(
@@ -243,7 +237,7 @@ class _Run:
             if reviewer.user_id in already:
                 self.summary.skip(reviewer, f"already reminded on {self.summary.day}")
                 continue
-            slack_id = known_slack_id(reviewer.metadata)
+            slack_id = metadata_slack_id(reviewer.metadata)
             if slack_id is None and self.slack is not None:
                 slack_id = await find_slack_id(
                     self.slack, self.db, reviewer, remember=not self.dry_run

@@ -12,6 +12,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.api.params import has_control_characters
+
 log = logging.getLogger(__name__)
 
 FIELDS = ("name", "email", "slack_id", "github_login")
@@ -67,6 +69,17 @@ def approvers_url(template: str, team_project: str) -> str:
     return template.replace("{TeamProject}", quote(team_project, safe=""))
 
 
+# Characters that would make a To header name more than one mailbox, or a display name.
+NOT_IN_ADDRESS = frozenset(' ,;:<>()[]"\\')
+
+
+def is_one_address(email: str) -> bool:
+    """A single plain address: the approver's link must reach that one person
+    ("ann@x.test,bob@x.test" in one entry would mail Ann's token to Bob too)."""
+    local, _, domain = email.partition("@")
+    return bool(local and domain) and "@" not in domain and not NOT_IN_ADDRESS & set(email)
+
+
 def parse_approver(index: int, entry: Any) -> Approver:
     where = f"approver {index + 1}"
     if not isinstance(entry, dict):
@@ -79,7 +92,7 @@ def parse_approver(index: int, entry: Any) -> Approver:
         if not isinstance(value, str):
             raise ApproversError(f"{where}: {name} must be a string")
         value = value.strip()
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        if has_control_characters(value):
             raise ApproversError(f"{where}: {name} contains control characters")
         if len(value) > MAX_LENGTHS[name]:
             raise ApproversError(f"{where}: {name} is longer than {MAX_LENGTHS[name]} characters")
@@ -88,9 +101,7 @@ def parse_approver(index: int, entry: Any) -> Approver:
     if not values:
         raise ApproversError(f"{where} has none of {', '.join(FIELDS)}")
     email = values.get("email")
-    if email is not None and (
-        "@" not in email or email.startswith("@") or email.endswith("@") or " " in email
-    ):
+    if email is not None and not is_one_address(email):
         raise ApproversError(f"{where}: email {email!r} is not an address")
     return Approver(**values)
 
@@ -134,7 +145,7 @@ async def _get_json(client: httpx.AsyncClient, url: str) -> Any:
         raise ApproversError("the answer is too large")
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise ApproversError("the answer is not JSON") from None
 
 

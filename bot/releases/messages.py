@@ -82,12 +82,13 @@ def _details_block(release: Row) -> dict:
 
 def slack_request(release: Row, approver_id: int, link: str) -> tuple[str, list[dict]]:
     """The DM asking for a decision: fallback text and Block Kit blocks with two buttons."""
-    text = f"Approval needed: {release_title(release)}"
+    # The fallback text is mrkdwn too (notifications show it): escaped like the blocks.
+    text = f"Approval needed: {escape_mrkdwn(release_title(release))}"
     value = str(approver_id)
     blocks = [
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": f":rocket: *{escape_mrkdwn(text)}*"},
+            "text": {"type": "mrkdwn", "text": f":rocket: *{text}*"},
         },
         _details_block(release),
         {
@@ -127,9 +128,9 @@ def slack_outcome(release: Row, approver: Row, status: str) -> tuple[str, list[d
         line = f"You {decision} this release ({escape_mrkdwn(str(approver['channel']))})."
     else:
         line = "You did not decide on this release."
-    text = f"{release_title(release)}: {status}"
+    text = f"{escape_mrkdwn(release_title(release))}: {status}"
     blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape_mrkdwn(text)}*"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}},
         _details_block(release),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{line} Status: *{status}*"}]},
     ]

@@ -69,10 +69,10 @@ async def _email(state: State, release: dict, approver: dict, link: str) -> Deli
         return Delivery("email", UNAVAILABLE, "SMTP_URL is not set")
     if not approver["email"]:
         return Delivery("email", UNAVAILABLE, "no email address")
-    message = messages.email_message(
-        release, approver, link, sender(settings), expiry_text(approver["expires_at"])
-    )
     try:
+        message = messages.email_message(
+            release, approver, link, sender(settings), expiry_text(approver["expires_at"])
+        )
         await send_mail(settings, message)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         return Delivery("email", REFUSED, f"the server refused the address ({exc})")

@@ -60,6 +60,11 @@ def release_status(release: Row, approvers: Sequence[Row], now: datetime, ttl: t
     return EXPIRED if approvals + live < needed else PENDING
 
 
+def as_of(release: Row, approvers: Sequence[Row], now: datetime, ttl: timedelta) -> dict[str, Any]:
+    """The release with the status it has at `now`, for showing; nothing is stored."""
+    return {**release, "status": release_status(release, approvers, now, ttl)}
+
+
 class Verdict(Enum):
     """What to do with an approver's decision."""
 

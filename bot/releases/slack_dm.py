@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.identity import metadata_slack_id
 from bot.store.database import Database
 from bot.store.tables import users
 
@@ -35,8 +36,7 @@ async def known_user_slack_id(db: Database, github_login: str) -> str | None:
     row = await db.fetch_one(
         sa.select(users.c.metadata).where(sa.func.lower(users.c.username) == github_login.lower())
     )
-    slack_id = (row["metadata"] or {}).get("slack_id") if row else None
-    return slack_id if isinstance(slack_id, str) and slack_id else None
+    return metadata_slack_id(row["metadata"]) if row else None
 
 
 async def find_slack_user(

@@ -50,6 +50,18 @@ def retry_handlers() -> list[AsyncRetryHandler]:
     ]
 
 
+def web_logger() -> logging.Logger:
+    """The Web API client's logger, at LOG_LEVEL but never below INFO.
+
+    slack_sdk logs each request's body and each answer whenever its logger's own level
+    is DEBUG or unset (it does not ask the effective level), so LOG_LEVEL=DEBUG would
+    write out every DM, approval links and all.
+    """
+    logger = logging.getLogger("bot.slack.web")
+    logger.setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
+    return logger
+
+
 def build_client(
     settings: Settings, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
@@ -63,6 +75,7 @@ def build_client(
         timeout=TIMEOUT,
         session=session,
         retry_handlers=retry_handlers(),
+        logger=web_logger(),
     )
 
 

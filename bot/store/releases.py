@@ -25,9 +25,14 @@ async def create_release(
 ) -> tuple[dict, bool]:
     """The release, inserted unless already there; True when this call created it.
 
-    ON CONFLICT DO NOTHING makes two pipelines posting the same release at once safe:
+    Pipelines poll: a known release is one SELECT, no write (on PostgreSQL every
+    INSERT tried, conflicting or not, also spends a value of the id sequence).
+    ON CONFLICT DO NOTHING makes two pipelines posting a new release at once safe:
     one inserts, the other reads what it inserted.
     """
+    existing = await find_release(db, team_project, release_id)
+    if existing is not None:
+        return existing, False
     insert = postgresql.insert if db.is_postgres else sqlite.insert
     statement = (
         insert(releases)

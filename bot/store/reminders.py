@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store.database import Database
-from bot.store.tables import projects, pull_requests, reminders, review_requests, users
+from bot.store.tables import projects, pull_requests, reminders, users
 from bot.store.users import idle_requests
 
 
@@ -21,7 +21,6 @@ def idle_reviews_query() -> sa.Select:
     """
     idle = idle_requests()
     author = users.alias("author")
-    request = review_requests.alias("request")
     return (
         sa.select(
             users.c.id.label("user_id"),
@@ -34,23 +33,15 @@ def idle_reviews_query() -> sa.Select:
             projects.c.repo_owner,
             projects.c.repo_name,
             author.c.username.label("author"),
-            request.c.requested_at,
+            idle.c.requested_at,
         )
         .select_from(idle)
         .join(users, users.c.id == idle.c.user_id)
         .join(pull_requests, pull_requests.c.id == idle.c.pull_request_id)
         .join(projects, projects.c.id == pull_requests.c.project_id)
-        # (pull request, user) is unique among requests, so this adds no rows.
-        .join(
-            request,
-            sa.and_(
-                request.c.pull_request_id == idle.c.pull_request_id,
-                request.c.user_id == idle.c.user_id,
-            ),
-        )
         .outerjoin(author, author.c.id == pull_requests.c.user_id)
         .where(pull_requests.c.draft == sa.false(), projects.c.active == sa.true())
-        .order_by(users.c.id, request.c.requested_at, pull_requests.c.id)
+        .order_by(users.c.id, idle.c.requested_at, pull_requests.c.id)
     )
 
 
@@ -71,6 +62,8 @@ async def claim(db: Database, user_id: int, day: str, target: str, at: datetime)
     scheduler) never both send; a failed send gives the claim back with `release`.
     """
     insert = (postgresql.insert if db.is_postgres else sqlite.insert)(reminders)
+    # A channel name may be longer than the column (Slack allows 80); the target is a note.
+    target = target[: reminders.c.target.type.length]
     statement = (
         insert.values(user_id=user_id, day=day, target=target, sent_at=at)
         .on_conflict_do_nothing(index_elements=["user_id", "day"])

@@ -107,7 +107,11 @@ def idle_requests(*where: sa.ColumnElement[bool]) -> sa.Subquery:
         .exists()
     )
     return (
-        sa.select(review_requests.c.pull_request_id, review_requests.c.user_id)
+        sa.select(
+            review_requests.c.pull_request_id,
+            review_requests.c.user_id,
+            review_requests.c.requested_at,
+        )
         .join(pull_requests, pull_requests.c.id == review_requests.c.pull_request_id)
         .where(
             review_requests.c.user_id.is_not(None),

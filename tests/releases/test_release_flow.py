@@ -11,9 +11,11 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bot.logs import JSONFormatter
+from bot.releases.work import process_pending_releases
+from bot.store import releases as store
 from bot.store.clock import utcnow
 from tests.releases.conftest import ANN, BOB, DEVX_URL, RELEASE
-from tests.releases.helpers import AUTH, HTML, audit, post_release
+from tests.releases.helpers import AUTH, HTML, audit, call, post_release
 
 
 def approvers_answer(source, *approvers, wrapped: bool = False):
@@ -234,6 +236,8 @@ def test_approval_token_errors(gate, source, inbox) -> None:
     assert bad.status_code == 400
     assert "decision" in bad.json()["errors"]
     assert gate.post("/approval", params={"token": token}, json=["approve"]).status_code == 400
+    deep = gate.post("/approval", params={"token": token}, content=b"[" * 5000)
+    assert deep.status_code == 400
     assert (
         gate.post(
             "/approval", params={"token": token}, content=b"x", headers={"Content-Type": "text/xml"}
@@ -258,8 +262,21 @@ def test_post_release_names_a_missing_or_non_string_field(gate, source, field, v
     assert gate.get("/v1/releases").json() == []
 
 
+@pytest.mark.parametrize("field", ["ReleaseName", "ReleaseId", "TeamProject"])
+@pytest.mark.parametrize("value", ["a\x00b", "a\nb", "a\r\nBcc: eve@example.com", "\x7f"])
+def test_post_release_refuses_control_characters(gate, source, inbox, field, value) -> None:
+    """A NUL cannot be stored by PostgreSQL (it was a 500); a line break in a name cannot
+    go into a mail header (it left every approver claimed and never notified)."""
+    route = approvers_answer(source, ANN)
+    response = post_release(gate, {**RELEASE, field: value})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {field: "must not contain control characters"}
+    assert gate.get("/v1/releases").json() == []
+    assert route.call_count == 0 and inbox.mails == []
+
+
 def test_post_release_needs_a_json_object(gate) -> None:
-    for content in (b"", b"nope", b"[1]"):
+    for content in (b"", b"nope", b"[1]", b"[" * 100_000):
         response = gate.post("/release", content=content, headers=AUTH)
         assert response.status_code == 400
         assert "detail" in response.json()
@@ -362,3 +379,50 @@ def test_approval_tokens_never_reach_the_logs(gate, source, inbox, caplog) -> No
     lines = [formatter.format(record) for record in ours]
     assert any('"approver notified"' in line for line in lines)  # the work did log
     assert not [line for line in lines if token in line or "test-api-token" in line]
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/v1/releases/%C2%B2", 404),  # "²" passes str.isdigit, not int()
+        ("/v1/releases/" + "9" * 5000, 404),  # more digits than int() converts
+        ("/v1/releases?per_page=%C2%B2", 400),
+        ("/v1/releases?page=" + "9" * 30, 400),  # an offset beyond 64 bits
+        ("/v1/releases?page=" + "9" * 5000, 400),
+    ],
+)
+def test_odd_ids_and_pages_are_4xx(gate, url, status) -> None:
+    response = gate.get(url)
+    assert response.status_code == status
+    assert "detail" in response.json()
+
+
+def test_the_audit_shows_expiry_without_storing_it(gate, source, inbox) -> None:
+    """GETs change nothing: the audit shows the status as of now; the job stores it."""
+    approvers_answer(source, ANN)
+    release_id = post_release(gate, RELEASE).json()["id"]
+    later = utcnow() + timedelta(hours=73)
+    gate.app.state.clock = lambda: later
+    assert gate.get(f"/v1/releases/{release_id}").json()["status"] == "expired"
+    assert gate.get("/v1/releases").json()[0]["status"] == "expired"
+    db = gate.app.state.db
+    stored = call(gate, store.get_release, db, release_id)
+    assert (stored["status"], stored["decided_at"]) == ("pending", None)
+
+    call(gate, process_pending_releases, gate.app.state)
+    stored = call(gate, store.get_release, db, release_id)
+    assert (stored["status"], stored["decided_at"]) == ("expired", later)
+
+
+def test_polling_a_known_release_is_two_reads_and_no_write(gate, source, inbox) -> None:
+    """A poll is two reads (the release, its approvers); it tried an INSERT before,
+    which on PostgreSQL spent an id of the sequence at every poll."""
+    approvers_answer(source, ANN)
+    first = post_release(gate, RELEASE).json()["id"]
+    db = gate.app.state.db
+    before = db.query_count
+    for _ in range(5):
+        assert post_release(gate, RELEASE).status_code == 200
+    assert db.query_count - before == 5 * 2
+    second = post_release(gate, {**RELEASE, "ReleaseId": "387"}).json()["id"]
+    assert second == first + 1

@@ -125,6 +125,11 @@ def test_duplicates_count_once() -> None:
         ([{"name": " "}], "approver 1 has none of"),
         ([{"email": "ann"}], "not an address"),
         ([{"email": "ann @example.com"}], "not an address"),
+        # One entry, one mailbox: a list in it would mail one approver's token to others.
+        ([{"email": "ann@example.com,eve@example.com"}], "not an address"),
+        ([{"email": "ann@example.com;eve@example.com"}], "not an address"),
+        ([{"email": "Ann <ann@example.com>"}], "not an address"),
+        ([{"email": "ann@example.com@eve.test"}], "not an address"),
         ([{"email": "ann@example.com\nBcc: eve@example.com"}], "control characters"),
         ([{"name": "Ann\r\n"}, {"name": "Bo\x00b"}], "approver 2: name contains control"),
         ([{"name": "A"}, {"slack_id": ["U1"]}], "approver 2: slack_id must be a string"),

@@ -4,14 +4,17 @@ clicked through a signed interactivity payload to /slack/events, handled by Bolt
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
 from bot.releases.messages import APPROVE_ACTION, REJECT_ACTION
 from bot.releases.work import process_pending_releases
 from bot.store import releases as store
+from bot.store.clock import utcnow
 from tests.factories import add_user
 from tests.releases.conftest import DEVX_URL, RELEASE
 from tests.releases.helpers import audit, call, post_release
@@ -207,3 +210,73 @@ def test_slack_down_for_an_approver_only_on_slack_is_retried(
     assert call(slack_gate, process_pending_releases, slack_gate.app.state)["worked_on"] == 1
     assert [c.args["channel"] for c in fake_slack.calls_to("chat.postMessage")] == ["UEVE"]
     assert audit(slack_gate, release_id)["approvers"][0]["notify_error"] is None
+
+
+def test_a_mail_that_cannot_be_built_still_lets_the_dm_go(
+    slack_gate, source, inbox, fake_slack
+) -> None:
+    """A name that cannot go into a mail header (stored before the API refused such
+    names) fails the mail alone: the DM goes out and the approver is not left claimed."""
+    source.get(DEVX_URL).respond(json=[ANN])
+    db = slack_gate.app.state.db
+    release, _ = call(slack_gate, store.create_release, db, "Devx", "386", "a\nb", utcnow())
+    call(slack_gate, process_pending_releases, slack_gate.app.state)
+    assert [c.args["channel"] for c in fake_slack.calls_to("chat.postMessage")] == ["UANN"]
+    assert inbox.mails == []
+    ann = audit(slack_gate, release["id"])["approvers"][0]
+    assert ann["notified_at"] is not None
+    assert ann["notify_error"].startswith("email: ValueError")
+
+
+def test_a_known_user_whose_slack_id_cannot_be_one_gets_the_mail_once(
+    slack_gate, source, inbox, fake_slack
+) -> None:
+    """An overlong metadata.slack_id failed the write after the mail on PostgreSQL, which
+    left the approver claimed, to be mailed again after every lease."""
+    db = slack_gate.app.state.db
+    call(slack_gate, add_user, db, "bob-gh", metadata={"slack_id": "U" + "X" * 80})
+    source.get(DEVX_URL).respond(json=[{**BOB, "email": "bob@example.com"}])
+    release_id = post_release(slack_gate, RELEASE).json()["id"]
+    later = utcnow() + timedelta(minutes=16)
+    slack_gate.app.state.clock = lambda: later
+    call(slack_gate, process_pending_releases, slack_gate.app.state)
+
+    assert fake_slack.calls_to("chat.postMessage") == []
+    assert len(inbox.to("bob@example.com")) == 1
+    bob = audit(slack_gate, release_id)["approvers"][0]
+    assert bob["notified_at"] is not None and bob["notify_error"] is None
+
+
+def test_the_fallback_texts_are_escaped_like_the_blocks(
+    slack_gate, source, inbox, fake_slack
+) -> None:
+    """Slack reads a message's `text` as mrkdwn too: a release name must not mention
+    @channel or carry a link of its own in the notification."""
+    evil = "<!channel> <https://evil.test|Approve>"
+    source.get(DEVX_URL).respond(json=[ANN])
+    post_release(slack_gate, {**RELEASE, "ReleaseName": evil})
+    token = inbox.to("ann@example.com")[0].token
+    slack_gate.post("/approval", params={"token": token})
+    sent = [
+        *fake_slack.calls_to("chat.postMessage"),
+        *fake_slack.calls_to("chat.update"),
+    ]
+    assert len(sent) == 2
+    for message in sent:
+        shown = message.args["text"] + json.dumps(message.json_arg("blocks"))
+        assert "<!channel>" not in shown and "<https://evil.test" not in shown
+        assert "&lt;!channel&gt; &lt;https://evil.test|Approve&gt;" in message.args["text"]
+
+
+def test_approval_links_in_slack_calls_never_reach_the_logs(
+    slack_gate, source, inbox, fake_slack, caplog
+) -> None:
+    """slack_sdk logs every request's JSON and every answer at DEBUG (LOG_LEVEL=DEBUG):
+    the DM's blocks carry the approval link."""
+    caplog.set_level(logging.DEBUG)
+    source.get(DEVX_URL).respond(json=[ANN])
+    post_release(slack_gate, RELEASE)
+    token = inbox.to("ann@example.com")[0].token
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    assert caplog.records  # the work did log
+    assert not [r for r in caplog.records if token in r.getMessage()]

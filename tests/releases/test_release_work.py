@@ -62,6 +62,7 @@ def test_junk_from_the_source_keeps_the_release_pending_with_the_reason(
 ) -> None:
     route = source.get(DEVX_URL)
     cases = [
+        (httpx.Response(200, content=b"[" * 5000), "the answer is not JSON"),
         (httpx.Response(200, json={"people": []}), "without an approvers list"),
         (httpx.Response(200, json=[]), "the approvers list is empty"),
         (httpx.Response(200, json=[{"email": 42}]), "approver 1: email must be a string"),
