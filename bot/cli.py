@@ -16,12 +16,12 @@ if TYPE_CHECKING:
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
-class DatabaseUnreachable(Exception):
-    """The database did not answer; `str()` says why in one line (never the URL)."""
+class MigrationFailed(Exception):
+    """The database did not answer or refused the schema; `str()` is one line, never the URL."""
 
 
-def migrate_now(settings: Settings) -> list[str]:
-    """Bring the schema up to date, printing each revision applied."""
+def migrate_first(settings: Settings) -> list[str]:
+    """Bring the schema up to date (before serving or a job too), printing each revision."""
     from sqlalchemy.exc import DBAPIError
 
     from bot.store.migrate import migrate
@@ -31,21 +31,16 @@ def migrate_now(settings: Settings) -> list[str]:
     except (OSError, DBAPIError) as exc:
         # Not the URL: it may hold the password. The driver's first line says enough.
         reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
-        raise DatabaseUnreachable(f"{type(exc).__name__}: {reason}".rstrip(": ")) from exc
+        raise MigrationFailed(f"{type(exc).__name__}: {reason}".rstrip(": ")) from exc
     for revision in applied:
         print(f"applied {revision}", flush=True)
     return applied
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    if not migrate_now(settings):
+    if not migrate_first(settings):
         print("the database schema is up to date")
     return 0
-
-
-def migrate_first(settings: Settings) -> None:
-    """Bring the schema up to date before serving or a one-off job, saying what was applied."""
-    migrate_now(settings)
 
 
 def _stopped(signum: int, frame: object) -> None:
@@ -259,6 +254,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Command = args.func
     try:
         return func(args, settings)
-    except DatabaseUnreachable as exc:
-        print(f"reviewer: the database does not answer: {exc}", file=sys.stderr)
+    except MigrationFailed as exc:
+        print(f"reviewer: cannot bring the database schema up to date: {exc}", file=sys.stderr)
         return 1

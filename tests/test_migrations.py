@@ -136,5 +136,5 @@ def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path) -> None:
         result = run_cli("migrate", database_url=url, cwd=tmp_path)
         assert result.returncode == 1
         [line] = result.stderr.strip().splitlines()
-        assert line.startswith("reviewer: the database does not answer: "), line
+        assert line.startswith("reviewer: cannot bring the database schema up to date: "), line
         assert "pg-sekrit" not in result.stderr + result.stdout
