@@ -16,6 +16,8 @@ from tests.conftest import BACKENDS, _pg_admin, _server_url
 from tests.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+REVISIONS = ["0001 initial schema", "0002 one project per repository, whatever the letter case"]
+HEAD = {"0002"}
 
 
 def run_cli(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -47,19 +49,19 @@ def empty_database(tmp_path, request) -> str:
 
 @pytest.mark.parametrize("empty_database", BACKENDS, indirect=True)
 def test_migrate_twice_applies_once(empty_database) -> None:
-    assert pending_revisions(empty_database) == ["0001 initial schema"]
+    assert pending_revisions(empty_database) == REVISIONS
     applied = migrate(empty_database)
-    assert applied == ["0001 initial schema"]
+    assert applied == REVISIONS
     assert migrate(empty_database) == []
     assert pending_revisions(empty_database) == []
-    assert current_revisions(empty_database) == {"0001"}
+    assert current_revisions(empty_database) == HEAD
 
 
 @pytest.mark.parametrize("empty_database", BACKENDS, indirect=True)
 def test_cli_says_what_it_applied(empty_database, tmp_path) -> None:
     first = run_cli("migrate", database_url=empty_database, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines() == ["applied 0001 initial schema"]
+    assert first.stdout.splitlines() == [f"applied {rev}" for rev in REVISIONS]
     second = run_cli("migrate", database_url=empty_database, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert second.stdout.splitlines() == ["the database schema is up to date"]
@@ -85,11 +87,11 @@ def test_two_processes_migrating_at_once_on_postgres(empty_database, tmp_path) -
     said = sorted(out.strip() for out, _ in outputs)
     # Exactly one process applied the schema; the others waited and found it current.
     assert said == [
-        "applied 0001 initial schema",
+        "\n".join(f"applied {rev}" for rev in REVISIONS),
         "the database schema is up to date",
         "the database schema is up to date",
     ]
-    assert current_revisions(empty_database) == {"0001"}
+    assert current_revisions(empty_database) == HEAD
 
 
 def test_json_metadata_round_trips_as_objects(database_url) -> None:
@@ -124,7 +126,7 @@ def test_one_off_jobs_migrate_a_new_database_first(tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if not line.startswith("{")]
     assert lines[0] == "applied 0001 initial schema"
-    assert current_revisions(url) == {"0001"}
+    assert current_revisions(url) == HEAD
 
 
 def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path) -> None:
@@ -138,3 +140,30 @@ def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path) -> None:
         [line] = result.stderr.strip().splitlines()
         assert line.startswith("reviewer: cannot bring the database schema up to date: "), line
         assert "pg-sekrit" not in result.stderr + result.stdout
+
+
+def test_one_project_per_repository_whatever_the_case(database_url) -> None:
+    """The database itself refuses a second project differing only in letter case."""
+    from datetime import UTC, datetime
+
+    from bot.store.tables import projects
+
+    async def insert_twice() -> Exception | None:
+        db = Database(database_url)
+        await db.connect()
+        try:
+            row = {"name": "cli", "active": True, "created_at": datetime.now(UTC)}
+            await db.execute(projects.insert().values(repo_owner="Docker", repo_name="CLI", **row))
+            try:
+                await db.execute(
+                    projects.insert().values(repo_owner="docker", repo_name="cli", **row)
+                )
+            except Exception as exc:
+                return exc
+            return None
+        finally:
+            await db.disconnect()
+
+    error = asyncio.run(insert_twice())
+    assert error is not None
+    assert "uq_projects_repo_lower" in str(error)

@@ -32,6 +32,13 @@ projects = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("repo_owner", "repo_name", name="uq_projects_repo"),
 )
+# GitHub names ignore case: `Docker/CLI` and `docker/cli` are one repository, one project.
+sa.Index(
+    "uq_projects_repo_lower",
+    sa.func.lower(projects.c.repo_owner),
+    sa.func.lower(projects.c.repo_name),
+    unique=True,
+)
 
 users = sa.Table(
     "users",
