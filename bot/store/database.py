@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import databases
@@ -48,9 +49,21 @@ class Database:
     async def disconnect(self) -> None:
         await self._db.disconnect()
 
-    def transaction(self) -> Any:
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
         """`async with db.transaction():`: everything inside commits or nothing does."""
-        return self._db.transaction()
+        connection = self._db.connection()
+        depth = connection._connection_counter
+        try:
+            async with self._db.transaction():
+                yield
+        finally:
+            # `databases` (0.9) takes a connection from the pool before BEGIN and keeps it
+            # when BEGIN fails or is cancelled (a job stopped at shutdown, a dropped
+            # connection): give it back, or the pool loses it and its close at shutdown
+            # waits for it for ever.
+            for _ in range(connection._connection_counter - depth):
+                await connection.__aexit__()
 
     def connection(self) -> Any:
         return self._db.connection()
