@@ -450,3 +450,84 @@ def test_reviewer_sync_skips_a_fetcher_another_process_is_running(
     assert "PullRequestFetcher: 1 projects synced, 0 skipped, 0 failed" in out
     assert "another process is running ReviewFetcher now; skipped" in out
     assert not github.calls_to(r"/reviews$")
+
+
+def test_a_pull_requests_reviews_cost_the_same_statements_however_many(client, run, db) -> None:
+    """ReviewFetcher stores a pull request's users in one statement and its reviews in one."""
+    from bot.jobs import reviews as review_fetcher
+    from tests.factories import add_project, at
+    from tests.github_events import OCTOCAT, PullRequest, github_user
+    from tests.webhook_client import payload
+
+    project = {"id": run(add_project, db)}
+
+    def review(review_id: int, login: str) -> dict:
+        obj = payload("pull_request_review/submitted")["review"]
+        obj.update(id=review_id, user=github_user(login, review_id), state="APPROVED")
+        obj["submitted_at"] = "2026-01-05T09:02:00Z"
+        return obj
+
+    def cost(number: int, logins: list[str]) -> tuple[int, int]:
+        pr = PullRequest(900 + number, number, at(3), reviewers=(OCTOCAT,)).as_object()
+        objs = [review(1000 * number + i, login) for i, login in enumerate(logins)]
+        before = db.query_count
+        changed = run(review_fetcher.store, client.app.state, project, pr, objs)
+        return changed, db.query_count - before
+
+    one = cost(1, ["ann"])
+    six = cost(2, ["bea", "cid", "dan", "eve", "fay", "gus"])
+    assert (one[0], six[0]) == (1, 6)
+    assert six[1] == one[1]
+    listed = {p["number"]: p["id"] for p in client.get("/v1/pull_requests").json()}
+    shown = client.get(f"/v1/pull_requests/{listed[2]}?details=true").json()
+    assert shown["approvers"] == ["bea", "cid", "dan", "eve", "fay", "gus"]
+    assert shown["idlers"] == ["octocat"]
+
+
+def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, client, run, db):
+    """On PostgreSQL, a webhook locking users B then C while ReviewFetcher stores a pull
+    request requesting C with a review by B: one waits for the other, neither deadlocks."""
+    import asyncio
+
+    import asyncpg
+
+    from bot.jobs import reviews as review_fetcher
+    from tests.factories import add_project, at
+    from tests.github_events import PullRequest, github_user
+    from tests.webhook_client import payload
+
+    if not settings.is_postgres:
+        pytest.skip("row locks across connections are PostgreSQL's")
+    bea, cid, author = github_user("bea", 10), github_user("cid", 20), github_user("xan", 30)
+    project = {"id": run(add_project, db)}
+    pr = PullRequest(77, 7, at(1), reviewers=(cid,), author=author)
+    review = payload("pull_request_review/submitted")["review"]
+    review.update(id=501, user=bea, state="APPROVED", submitted_at="2026-01-05T09:02:00Z")
+    state = client.app.state
+    run(review_fetcher.store, state, project, pr.as_object(), [review])  # the users exist
+
+    async def race() -> int:
+        webhook = await asyncpg.connect(settings.database_url)
+        watcher = await asyncpg.connect(settings.database_url)
+        lock_user = "UPDATE users SET username = username WHERE github_id = $1"
+        try:
+            async with webhook.transaction():
+                await webhook.execute(lock_user, 10)
+                poll = asyncio.create_task(
+                    review_fetcher.store(
+                        state, project, pr.but(updated_at=at(2)).as_object(), [review]
+                    )
+                )
+                while not await watcher.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                ):
+                    assert not poll.done(), poll
+                    await asyncio.sleep(0.01)
+                await webhook.execute(lock_user, 20)
+            return await poll
+        finally:
+            await webhook.close()
+            await watcher.close()
+
+    assert run(race) == 0  # stored again, nothing new; above all, no DeadlockDetectedError

@@ -244,3 +244,55 @@ def test_the_database_down_then_back_a_redelivery_applies_it(
         assert (answer.status_code, answer.json()["detail"]) == (200, "applied")
         [pr] = client.get("/v1/pull_requests").json()
         assert pr["github_id"] == opened["pull_request"]["id"]
+
+
+def test_a_review_delivery_costs_one_statement_more_than_its_pull_request(
+    client: TestClient,
+) -> None:
+    """The review's author is upserted with the pull request's people, not again alone."""
+    from tests.github_events import HUBOT, OCTOCAT, review_event
+
+    pr = PullRequest(31, 9, at(1), reviewers=(OCTOCAT,))
+    assert deliver(client, "pull_request", pull_request_event("opened", pr)).status_code == 200
+    db = client.app.state.db  # type: ignore[attr-defined]
+
+    def cost(event: str, data: dict) -> int:
+        before = db.query_count
+        assert deliver(client, event, data).json()["detail"] == "applied"
+        return db.query_count - before
+
+    edited = cost("pull_request", pull_request_event("edited", pr.but(updated_at=at(2))))
+    reviewed = cost(
+        "pull_request_review",
+        review_event("submitted", pr.but(updated_at=at(3)), 601, HUBOT, "commented", at(3)),
+    )
+    assert reviewed == edited + 1
+
+
+def test_a_transaction_cancelled_at_begin_gives_its_connection_back(settings, client, run, db):
+    """A job cancelled at shutdown while its transaction begins: `databases` (0.9) kept the
+    connection it took for BEGIN, and the pool's close at shutdown waited for it for ever."""
+    if not settings.is_postgres:
+        import pytest
+
+        pytest.skip("the pool is asyncpg's")
+
+    async def cancel_at_begin() -> int:
+        await db.execute(sa.text("SELECT 1"))  # the pool holds an idle connection
+
+        async def work() -> None:
+            async with db.transaction():
+                await db.execute(sa.text("SELECT 1"))
+
+        task = asyncio.create_task(work())
+        await asyncio.sleep(0)  # the task takes the connection and waits for BEGIN's answer
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        pool = db._db._backend._pool  # asyncpg's
+        deadline = asyncio.get_running_loop().time() + 10  # only keeps a broken test finite
+        while pool._queue.qsize() < pool._maxsize:
+            assert asyncio.get_running_loop().time() < deadline, "a connection never came back"
+            await asyncio.sleep(0.01)
+        return pool._queue.qsize()
+
+    assert run(cancel_at_begin) == 10

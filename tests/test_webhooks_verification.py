@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -10,6 +12,7 @@ from starlette.testclient import TestClient
 from bot.app import create_app
 from bot.github.webhooks import MAX_BODY_BYTES
 from bot.store import deliveries
+from tests.conftest import WEBHOOK_SECRET
 from tests.webhook_client import WEBHOOK_PATH, deliver, encode, headers, payload, sign
 
 
@@ -135,3 +138,27 @@ def test_overlong_names_are_400_or_cut(client: TestClient, run, db) -> None:
     odd = {**payload("pull_request/opened"), "action": "a" * 100}
     assert deliver(client, "pull_request", odd, guid="long-action").status_code == 202
     assert run(deliveries.get_delivery, db, "long-action")["action"] == "a" * 64
+
+
+@pytest.mark.parametrize("kind", ["not-ascii", "sha1-in-the-sha256-header"])
+def test_a_malformed_sha256_signature_is_401_not_500(client: TestClient, kind: str) -> None:
+    body = encode(payload("ping"))
+    sent: dict = headers("ping", body)
+    if kind == "not-ascii":
+        sent["X-Hub-Signature-256"] = b"sha256=\xe9" + b"0" * 63
+    else:  # a right HMAC, but SHA-1: a downgrade the SHA-256 header must not allow
+        digest = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha1).hexdigest()
+        sent["X-Hub-Signature-256"] = f"sha1={digest}"
+    answer = client.post(WEBHOOK_PATH, content=body, headers=sent)
+    assert answer.status_code == 401
+    assert "signature" in answer.json()["detail"]
+
+
+def test_a_signed_body_in_an_unknown_charset_is_400_not_500(client: TestClient, run, db) -> None:
+    body = encode(payload("ping"))
+    sent = headers("ping", body, guid="charset-1")
+    sent["Content-Type"] = "application/json; charset=no-such-charset"
+    answer = client.post(WEBHOOK_PATH, content=body, headers=sent)
+    assert answer.status_code == 400
+    assert "JSON" in answer.json()["detail"]
+    assert run(deliveries.get_delivery, db, "charset-1") is None

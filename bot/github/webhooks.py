@@ -54,8 +54,13 @@ async def verified_event(request: Request) -> Event:
         raise ApiError(503, "webhooks are disabled: GITHUB_WEBHOOK_SECRET is not set")
     body = await read_body(request)
     headers = {name.lower(): value for name, value in request.headers.items()}
-    if not headers.get("x-hub-signature-256"):
+    signature = headers.get("x-hub-signature-256", "")
+    if not signature:
         raise ApiError(401, "the X-Hub-Signature-256 header is missing")
+    # gidgethub would also take "sha1=..." here, and fails with a TypeError (a 500)
+    # on a non-ASCII value: only an ASCII SHA-256 signature goes on to be checked.
+    if not (signature.startswith("sha256=") and signature.isascii()):
+        raise ApiError(401, "the signature does not match the body")
     missing = [h for h in ("X-GitHub-Event", "X-GitHub-Delivery") if not headers.get(h.lower())]
     if missing:
         raise ApiError(400, f"missing header: {', '.join(missing)}")
@@ -67,7 +72,7 @@ async def verified_event(request: Request) -> Event:
         event = Event.from_http(headers, body, secret=secret)
     except ValidationFailure:
         raise ApiError(401, "the signature does not match the body") from None
-    except (BadRequest, ValueError):
+    except (BadRequest, ValueError, LookupError):  # LookupError: an unknown charset
         raise ApiError(400, "the body is not a JSON webhook payload") from None
     if not isinstance(event.data, dict):
         raise ApiError(400, "the body must be a JSON object")

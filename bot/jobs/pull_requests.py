@@ -59,10 +59,8 @@ async def adopt_repository(state: Any, project: dict, pr: dict) -> None:
 async def store(state: Any, project: dict, pr: dict) -> bool:
     """Write one pull request with its author and review requests; True when applied."""
     async with state.db.transaction():
-        _, applied = await github_state.store_pull_request(
-            state.db, project["id"], pr, state.clock()
-        )
-    return applied
+        stored = await github_state.store_pull_request(state.db, project["id"], pr, state.clock())
+    return stored.applied
 
 
 async def sync_project(state: Any, project: dict, api: ReviewerAPI) -> Counts:

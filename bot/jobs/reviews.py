@@ -53,17 +53,21 @@ async def store(state: Any, project: dict, pr: dict, reviews: list[dict]) -> int
     """
     db, now = state.db, state.clock()
     rows = [(mapping.review_author(r), mapping.review_row(r)) for r in reviews]
+    authors = [author for author, _ in rows if author is not None]
     async with db.transaction():
-        pr_id, _ = await github_state.store_pull_request(db, project["id"], pr, now)
-        before = await sync_state.review_states(db, pr_id)
-        user_ids = await github_state.upsert_users(db, [a for a, _ in rows if a], now)
-        changed = 0
-        for author, row in rows:
-            assert author is not None
-            await github_state.upsert_review(db, pr_id, user_ids[author["github_id"]], row)
-            if before.get(row["github_id"]) != (row["state"], row["submitted_at"]):
-                changed += 1
-    return changed
+        # Every user in one statement with the pull request's (see store_pull_request).
+        stored = await github_state.store_pull_request(db, project["id"], pr, now, people=authors)
+        before = await sync_state.review_states(db, stored.id)
+        written = await github_state.upsert_reviews(
+            db,
+            stored.id,
+            [(stored.user_ids[a["github_id"]], row) for a, row in rows if a is not None],
+        )
+    return sum(
+        row["github_id"] in written
+        and before.get(row["github_id"]) != (row["state"], row["submitted_at"])
+        for _, row in rows
+    )
 
 
 async def sync_project(state: Any, project: dict, api: ReviewerAPI) -> Counts:

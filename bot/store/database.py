@@ -75,16 +75,32 @@ class Database:
     async def transaction(self) -> AsyncIterator[None]:
         """`async with db.transaction():`: everything inside commits or nothing does."""
         if self._turns is None or self._in_transaction.get():
-            async with self._db.transaction():
+            async with self._transaction():
                 yield
             return
         async with self._turns:
             entered = self._in_transaction.set(True)
             try:
-                async with self._db.transaction():
+                async with self._transaction():
                     yield
             finally:
                 self._in_transaction.reset(entered)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        """One `databases` transaction, giving back any connection it kept."""
+        connection = self._db.connection()
+        depth = connection._connection_counter
+        try:
+            async with self._db.transaction():
+                yield
+        finally:
+            # `databases` (0.9) takes a connection from the pool before BEGIN and keeps it
+            # when BEGIN fails or is cancelled (a job stopped at shutdown, a dropped
+            # connection): give it back, or the pool loses it and its close at shutdown
+            # waits for it for ever.
+            for _ in range(connection._connection_counter - depth):
+                await connection.__aexit__()
 
     def connection(self) -> Any:
         return self._db.connection()

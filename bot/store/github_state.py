@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -40,12 +40,6 @@ async def upsert_users(
         index_elements=[users.c.github_id], set_={"username": stmt.excluded.username}
     ).returning(users.c.github_id, users.c.id)
     return {r["github_id"]: r["id"] for r in await db.fetch_all(stmt)}
-
-
-async def upsert_user(db: Database, row: Mapping[str, Any], now: datetime) -> int:
-    """Insert or rename one user by GitHub id; returns users.id."""
-    ids = await upsert_users(db, [row], now)
-    return ids[row["github_id"]]
 
 
 # Projects ------------------------------------------------------------------------------
@@ -189,20 +183,29 @@ def _newer_review(stored: Any, incoming: Any) -> sa.ColumnElement[bool]:
     )
 
 
-async def upsert_review(
-    db: Database, pr_id: int, user_id: int, row: Mapping[str, Any]
-) -> tuple[int, bool]:
-    """Insert or update a review (`mapping.review_row`) unless the stored state is newer.
+async def upsert_reviews(
+    db: Database, pr_id: int, rows: Iterable[tuple[int, Mapping[str, Any]]]
+) -> set[int]:
+    """Insert or update a pull request's reviews, `(users.id, mapping.review_row)` each, in
+    one statement, each unless its stored state is newer.
 
-    Returns (reviews.id, applied).
+    Returns the GitHub ids of the reviews written.
     """
-    stmt = insert_for(db, reviews).values(pull_request_id=pr_id, user_id=user_id, **row)
+    by_github_id = {row["github_id"]: (user_id, row) for user_id, row in rows}
+    if not by_github_id:
+        return set()
+    stmt = insert_for(db, reviews).values(
+        [
+            {"pull_request_id": pr_id, "user_id": user_id, **row}
+            for _, (user_id, row) in sorted(by_github_id.items())
+        ]
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=[reviews.c.github_id],
         set_={"state": stmt.excluded.state, "submitted_at": stmt.excluded.submitted_at},
         where=_newer_review(reviews.c, stmt.excluded),
-    )
-    return await _upsert_by_github_id(db, stmt, reviews, row["github_id"])
+    ).returning(reviews.c.github_id)
+    return {r["github_id"] for r in await db.fetch_all(stmt)}
 
 
 # Review requests -----------------------------------------------------------------------
@@ -345,6 +348,14 @@ async def replace_review_requests(
 # A pull request as GitHub shows it ------------------------------------------------------
 
 
+class StoredPullRequest(NamedTuple):
+    id: int
+    # False when the stored pull request is newer: then it was left as it was.
+    applied: bool
+    # github_id -> users.id of everyone the pull request and `people` name.
+    user_ids: dict[int, int]
+
+
 async def store_pull_request(
     db: Database,
     project_id: int,
@@ -354,7 +365,7 @@ async def store_pull_request(
     requested: Mapping[str, Any] | None = None,
     withdrawn: Mapping[str, Any] | None = None,
     people: Iterable[Mapping[str, Any]] = (),
-) -> tuple[int, bool]:
+) -> StoredPullRequest:
     """Store a `pull_request` object: its author, itself and its open review requests.
 
     The requests follow the object's `requested_reviewers`/`requested_teams`, as of its
@@ -364,7 +375,8 @@ async def store_pull_request(
     than the stored pull request still moves that request's time forward (see
     `bump_review_request`); an older removal is dropped. `people` are other user rows of
     the delivery (a review's author): all users are upserted in one statement, in one
-    order, so concurrent deliveries cannot deadlock on them. Returns (id, applied).
+    order, so concurrent deliveries cannot deadlock on them: a caller takes their ids
+    from the result and never upserts users again in the transaction.
     """
     row = mapping.pull_request_row(pr)
     author = mapping.pull_request_author(pr)
@@ -383,7 +395,7 @@ async def store_pull_request(
     if not applied:
         if requested is not None:
             await bump_review_request(db, pr_id, row["updated_at"], **_target(requested, ids))
-        return pr_id, False
+        return StoredPullRequest(pr_id, False, ids)
     wanted = {ids[r["github_id"]] for r in reviewers}
     for obj, add in ((requested, True), (withdrawn, False)):
         if obj is None:
@@ -397,7 +409,7 @@ async def store_pull_request(
     if requested is not None:
         # A re-request while the old request is still open starts the wait anew.
         await bump_review_request(db, pr_id, at, **_target(requested, ids))
-    return pr_id, True
+    return StoredPullRequest(pr_id, True, ids)
 
 
 def _target(obj: Mapping[str, Any], user_ids: Mapping[int, int]) -> dict[str, Any]:

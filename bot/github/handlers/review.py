@@ -29,12 +29,10 @@ async def review_changed(event: Event, db: Database, now: datetime) -> None:
     if author is None:
         raise mapping.PayloadError("review.user is missing")
     project = await project_of(db, data, now)
-    pr_id, _ = await github_state.store_pull_request(
+    stored = await github_state.store_pull_request(
         db, project["id"], mapping.part(data, "pull_request"), now, people=[author]
     )
-    # Upserted (and locked) above with the pull request's people: this finds its id.
-    user_id = await github_state.upsert_user(db, author, now)
-    await github_state.upsert_review(db, pr_id, user_id, row)
+    await github_state.upsert_reviews(db, stored.id, [(stored.user_ids[author["github_id"]], row)])
 
 
 for _action in ("submitted", "edited", "dismissed"):
