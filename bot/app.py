@@ -31,6 +31,9 @@ Component = Callable[[Starlette], AbstractAsyncContextManager[None]]
 @asynccontextmanager
 async def database(app: Starlette) -> AsyncIterator[None]:
     await app.state.db.connect()
+    # A process that died between a commit and its bump left the data version behind;
+    # new code or settings may also show the same rows differently: ETags start afresh.
+    await app.state.db.bump_version()
     try:
         yield
     finally:

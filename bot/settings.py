@@ -6,12 +6,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+READ_ACCESS = ("github", "token", "public")
 
 
 class ConfigError(Exception):
@@ -51,6 +53,12 @@ class Settings:
     release_token_ttl_hours: int = 72
     log_level: str = "INFO"
     sentry_dsn: str | None = field(default=None, repr=False)
+    # Who may read: sign in with GitHub, a bearer token, or anyone (see bot/api/access.py).
+    read_access: Literal["github", "token", "public"] = "public"
+    github_client_id: str | None = None
+    github_client_secret: str | None = field(default=None, repr=False)
+    read_tokens: tuple[str, ...] = field(default=(), repr=False)
+    session_secret: str | None = field(default=None, repr=False)
 
     @property
     def github_app_configured(self) -> bool:
@@ -131,6 +139,30 @@ def _cron(raw: str) -> str:
     return raw
 
 
+def _tokens(raw: str | None) -> tuple[str, ...]:
+    """Comma-separated tokens, blanks dropped."""
+    return tuple(t.strip() for t in (raw or "").split(",") if t.strip())
+
+
+def _read_access(
+    raw: str | None, client_id: str | None, client_secret: str | None, tokens: tuple[str, ...]
+) -> Literal["github", "token", "public"]:
+    """READ_ACCESS, defaulting to github when the App's OAuth client is set, else public."""
+    value = (raw or ("github" if client_id else "public")).lower()
+    if value == "github":
+        if not (client_id and client_secret):
+            missing = "GITHUB_CLIENT_SECRET" if client_id else "GITHUB_CLIENT_ID"
+            raise ConfigError("READ_ACCESS", f"github needs {missing}, which is not set")
+        return "github"
+    if value == "token":
+        if not tokens:
+            raise ConfigError("READ_ACCESS", "token needs API_TOKENS or READ_TOKENS, none is set")
+        return "token"
+    if value == "public":
+        return "public"
+    raise ConfigError("READ_ACCESS", f"expected one of {', '.join(READ_ACCESS)}, got {value!r}")
+
+
 def _private_key(env: Mapping[str, str | None]) -> str | None:
     inline = _blank_to_none(env.get("GITHUB_PRIVATE_KEY"))
     path = _blank_to_none(env.get("GITHUB_PRIVATE_KEY_PATH"))
@@ -206,7 +238,10 @@ def load_settings(
         # sentry_sdk.init raises on a malformed DSN, which would stop start-up with a traceback.
         _url("SENTRY_DSN", sentry_dsn, ("http", "https"))
 
-    tokens = tuple(t.strip() for t in (get("API_TOKENS") or "").split(",") if t.strip())
+    tokens = _tokens(get("API_TOKENS"))
+    read_tokens = _tokens(get("READ_TOKENS"))
+    client_id, client_secret = get("GITHUB_CLIENT_ID"), get("GITHUB_CLIENT_SECRET")
+    read_access = _read_access(get("READ_ACCESS"), client_id, client_secret, tokens + read_tokens)
 
     return Settings(
         database_url=normalize_database_url(get("DATABASE_URL") or "sqlite:///reviewer.db"),
@@ -260,4 +295,9 @@ def load_settings(
         ),
         log_level=level,
         sentry_dsn=sentry_dsn,
+        read_access=read_access,
+        github_client_id=client_id,
+        github_client_secret=client_secret,
+        read_tokens=read_tokens,
+        session_secret=get("SESSION_SECRET"),
     )

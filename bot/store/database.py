@@ -1,4 +1,8 @@
-"""The connection to the database: `databases` with a query counter and dict rows."""
+"""The connection to the database: `databases` with a query counter and dict rows.
+
+It also moves the data version after every committed change the read API shows
+(bot/store/data_version.py): every write path goes through here, so none is missed.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from typing import Any
 
 import databases
 from sqlalchemy.sql import ClauseElement
+
+from bot.store import data_version
 
 Query = ClauseElement | str
 
@@ -25,6 +31,15 @@ def as_dict(row: Any) -> dict[str, Any]:
     names from the record's column map, which both backends fill.
     """
     return {key: row[key] for key in row._column_map}
+
+
+class _Writes:
+    """What the outermost transaction wrote: whether the data version must move."""
+
+    __slots__ = ("shown",)
+
+    def __init__(self) -> None:
+        self.shown = False
 
 
 class Database:
@@ -42,8 +57,16 @@ class Database:
         # transactions that both read go on to write; they take turns here instead.
         self._turns = asyncio.Lock() if self.backend == "sqlite" else None
         self._in_transaction = contextvars.ContextVar(f"in_transaction_{id(self)}", default=False)
+        # The outermost transaction of this task, if any (inner ones are part of it).
+        self._writes: contextvars.ContextVar[_Writes | None] = contextvars.ContextVar(
+            f"writes_{id(self)}", default=None
+        )
+        # A bump after a commit failed (the connection went away): done before the next read.
+        self._bump_owed = False
         # Read by the query-count tests and the benchmarks; cheap enough to keep always.
+        # Moves of the data version are counted apart, in `bumps`: they follow writes.
         self.query_count = 0
+        self.bumps = 0
 
     @property
     def is_postgres(self) -> bool:
@@ -74,17 +97,89 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """`async with db.transaction():`: everything inside commits or nothing does."""
-        if self._turns is None or self._in_transaction.get():
+        if self._writes.get() is not None:  # inside another: part of it
             async with self._transaction():
                 yield
+            return
+        writes = _Writes()
+        outermost = self._writes.set(writes)
+        try:
+            async with self._turn(), self._transaction():
+                yield
+                if writes.shown and not self.is_postgres:
+                    # SQLite: last statement of the transaction, committed with the change.
+                    await self._bump()
+        finally:
+            self._writes.reset(outermost)
+            if writes.shown and self.is_postgres:
+                # After COMMIT (or a COMMIT whose outcome is unknown: a spare bump costs
+                # one full answer, a missing one would serve stale 304s).
+                await self._bump_after_commit()
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """SQLite's turn for a transaction; nothing to wait for on PostgreSQL."""
+        if self._turns is None or self._in_transaction.get():
+            yield
             return
         async with self._turns:
             entered = self._in_transaction.set(True)
             try:
-                async with self._transaction():
-                    yield
+                yield
             finally:
                 self._in_transaction.reset(entered)
+
+    async def _bump(self) -> None:
+        self.bumps += 1
+        await self._db.execute(data_version.bump_sql(self.is_postgres))
+
+    async def _bump_after_commit(self) -> None:
+        """Move the version; shielded, so a task cancelled right after its commit still does."""
+        try:
+            await asyncio.shield(self._bump())
+        except Exception as exc:
+            self._bump_owed = True
+            log.warning(
+                "could not move the data version after a commit; retried before the next read",
+                extra={"error": type(exc).__name__},
+            )
+
+    async def bump_version(self) -> None:
+        """Move the version now: at start-up, since a process may have died between a
+        commit and its bump (and new code or settings may show the same rows otherwise)."""
+        self._bump_owed = False
+        if self._turns is not None and not self._in_transaction.get():
+            async with self._turns:
+                await self._bump()
+        else:
+            await self._bump()
+
+    async def data_version(self) -> int:
+        """The current data version: read it BEFORE the rows an answer shows."""
+        if self._bump_owed:
+            await self.bump_version()
+        self.query_count += 1
+        return int(await self._db.fetch_val(data_version.read_sql(self.is_postgres)))
+
+    @asynccontextmanager
+    async def _noting(self, query: Query) -> AsyncIterator[None]:
+        """Around a statement: note a write of a shown table; outside a transaction the
+        statement committed on its own, so the version moves right after it."""
+        if not data_version.shows_change(query):
+            yield
+            return
+        writes = self._writes.get()
+        if writes is not None:
+            writes.shown = True
+            yield
+            return
+        try:
+            yield
+        finally:
+            if self._turns is not None:
+                await self.bump_version()
+            else:
+                await self._bump_after_commit()
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
@@ -107,21 +202,26 @@ class Database:
 
     async def fetch_all(self, query: Query, values: Mapping[str, Any] | None = None) -> list[dict]:
         self.query_count += 1
-        return [as_dict(r) for r in await self._db.fetch_all(query, values)]
+        async with self._noting(query):
+            return [as_dict(r) for r in await self._db.fetch_all(query, values)]
 
     async def fetch_one(self, query: Query, values: Mapping[str, Any] | None = None) -> dict | None:
         self.query_count += 1
-        row = await self._db.fetch_one(query, values)
+        async with self._noting(query):
+            row = await self._db.fetch_one(query, values)
         return None if row is None else as_dict(row)
 
     async def fetch_val(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
         self.query_count += 1
-        return await self._db.fetch_val(query, values)
+        async with self._noting(query):
+            return await self._db.fetch_val(query, values)
 
     async def execute(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
         self.query_count += 1
-        return await self._db.execute(query, values)
+        async with self._noting(query):
+            return await self._db.execute(query, values)
 
     async def execute_many(self, query: Query, values: list[Mapping[str, Any]]) -> None:
         self.query_count += 1
-        await self._db.execute_many(query, values)
+        async with self._noting(query):
+            await self._db.execute_many(query, values)

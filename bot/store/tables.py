@@ -209,4 +209,7 @@ reminders = sa.Table(
     sa.UniqueConstraint("user_id", "day", name="uq_reminders_user_day"),
 )
 
+# Not declared here: the data version behind ETags, a sequence on PostgreSQL and a one-row
+# table on SQLite (migration 0006, bot/store/data_version.py); no query builds on it.
+
 ALL_TABLES = tuple(metadata.sorted_tables)
