@@ -23,9 +23,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.dml import UpdateBase
 
-SEQUENCE = "data_version"  # PostgreSQL
-TABLE = "data_version"  # SQLite: one row, id 1
-
 # Tables no read answer shows: writing them (a duplicate delivery's claim, a reminder
 # sent) leaves every ETag as it was. Any other table, known or new, moves the version.
 UNSHOWN_TABLES = frozenset({"webhook_deliveries", "reminders"})
@@ -57,15 +54,16 @@ def shows_change(query: Any) -> bool:
     return table is not None and table not in UNSHOWN_TABLES
 
 
+# Constant statements (migration 0006 makes their objects).
+_BUMP = {True: "SELECT nextval('data_version')", False: "UPDATE data_version SET value = value + 1"}
+# last_value is the newest value any session took, committed or not (a sequence is not
+# transactional): exactly what a bump after commit needs.
+_READ = {True: "SELECT last_value FROM data_version", False: "SELECT value FROM data_version"}
+
+
 def bump_sql(postgres: bool) -> str:
-    if postgres:
-        return f"SELECT nextval('{SEQUENCE}')"
-    return f"UPDATE {TABLE} SET value = value + 1 WHERE id = 1"
+    return _BUMP[postgres]
 
 
 def read_sql(postgres: bool) -> str:
-    # last_value is the newest value any session took, committed or not (sequences
-    # are not transactional): exactly what a bump after commit needs.
-    if postgres:
-        return f"SELECT last_value FROM {SEQUENCE}"
-    return f"SELECT value FROM {TABLE} WHERE id = 1"
+    return _READ[postgres]
