@@ -11,7 +11,19 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from bot.api import approval, docs, health, projects, pull_requests, releases, setup, users
+from bot.api import (
+    approval,
+    docs,
+    health,
+    projects,
+    pull_requests,
+    releases,
+    setup,
+    signin,
+    users,
+)
+from bot.api.access import AccessMiddleware, RepositoryCache
+from bot.api.conditional import ConditionalMiddleware
 from bot.api.errors import EXCEPTION_HANDLERS
 from bot.api.middleware import RequestLogMiddleware
 from bot.github import webhooks
@@ -33,7 +45,10 @@ async def database(app: Starlette) -> AsyncIterator[None]:
     await app.state.db.connect()
     # A process that died between a commit and its bump left the data version behind;
     # new code or settings may also show the same rows differently: ETags start afresh.
-    await app.state.db.bump_version()
+    try:
+        await app.state.db.bump_version()
+    except Exception as exc:  # a database not migrated yet, say: the first read retries
+        log.warning("could not move the data version", extra={"error": type(exc).__name__})
     try:
         yield
     finally:
@@ -94,10 +109,16 @@ ROUTES: list[BaseRoute] = [
     *approval.routes,
     *slack_events.routes,
     *setup.routes,
+    *signin.routes,
     *webhooks.routes,
 ]
 
-MIDDLEWARE = [Middleware(RequestLogMiddleware)]
+# Outermost first: who reads is known before the ETag, which depends on it.
+MIDDLEWARE = [
+    Middleware(RequestLogMiddleware),
+    Middleware(AccessMiddleware),
+    Middleware(ConditionalMiddleware),
+]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -121,6 +142,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # The manifest flow's one-time states and where it writes the App's credentials.
     app.state.setup = setup.SetupState()
     app.state.db = Database(settings.database_url)
+    # Each signed-in person's visible repositories, so polls do not each ask GitHub.
+    app.state.repositories = RepositoryCache()
     # Code that needs "now" asks the app, so tests can hand it a clock of their own.
     app.state.clock = utcnow
     return app

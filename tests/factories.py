@@ -137,3 +137,23 @@ async def _seed_reviewed(db: Database, count: int) -> dict[str, int]:
         [{"pull_request_id": pr, "user_id": idler, "requested_at": at(20)} for pr in pr_ids],
     )
     return {"approver": approver, "idler": idler, "pr": pr_ids[-1]}
+
+
+async def add_release(
+    db: Database,
+    team_project: str = "Team",
+    release_id: str = "1",
+    approvers: int = 2,
+    now: datetime = T0,
+    ttl: timedelta = timedelta(hours=72),
+) -> int:
+    """A pending release with `approvers` undecided approvers, through the store's own calls."""
+    from bot.store import releases as store
+
+    release, _ = await store.create_release(db, team_project, release_id, f"R {release_id}", now)
+    rows = [
+        {"name": f"approver {n}", "token_hash": f"{release['id']}-{n}", "expires_at": now + ttl}
+        for n in range(approvers)
+    ]
+    await store.store_approvers(db, release["id"], rows, approvers, now)
+    return release["id"]

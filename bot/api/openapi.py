@@ -590,6 +590,42 @@ PATHS: dict[str, Any] = {
             tag="install",
         )
     },
+    "/login": {
+        "get": operation(
+            "Sign in with GitHub: a 302 to GitHub's authorize page",
+            {
+                "302": {"description": "To GitHub, the sign-in's state in a sealed cookie."},
+                "404": error("No GitHub OAuth client (GITHUB_CLIENT_ID) is configured."),
+            },
+            parameters=[param("next", "query", {"type": "string"}, "A path to return to.")],
+            tag="sign-in",
+        )
+    },
+    "/oauth/callback": {
+        "get": operation(
+            "GitHub's redirect after sign-in: sets the session cookie",
+            {
+                "302": {"description": "Signed in; back to where the sign-in started."},
+                "400": error("A missing code or state."),
+                "403": error("A state that is not this browser's, or a code GitHub refused."),
+                "404": error("No GitHub OAuth client is configured."),
+                "502": error("GitHub did not answer."),
+            },
+            parameters=[
+                param("code", "query", {"type": "string"}, "GitHub's one-time code."),
+                param("state", "query", {"type": "string"}, "The value /login sent."),
+            ],
+            tag="sign-in",
+        )
+    },
+    "/logout": {
+        method: operation(
+            "Sign out: the session cookie is removed",
+            {"200": {"description": "A page saying so."}},
+            tag="sign-in",
+        )
+        for method in ("get", "post")
+    },
     "/healthz": {
         "get": operation(
             "Liveness: 200 while the process runs", {"200": body(ref("Status"))}, tag="ops"
@@ -614,6 +650,44 @@ PATHS: dict[str, Any] = {
 }
 
 
+# Reads under READ_ACCESS: a bearer token, a session cookie, or nothing when public.
+READ_SECURITY = [{"bearer": []}, {"session": []}, {}]
+IF_NONE_MATCH = param(
+    "If-None-Match", "header", {"type": "string"}, "An ETag of an earlier answer: 304 if current."
+)
+READ_RESPONSES = {
+    "304": {"description": "Not modified since the ETag sent in If-None-Match; no body."},
+    "401": error("No session and no bearer token, while READ_ACCESS is github or token."),
+    "403": error("A bearer token that is in neither API_TOKENS nor READ_TOKENS."),
+    "502": error("GitHub did not say which repositories the signed-in person may see."),
+}
+ETAG_HEADER = {
+    "ETag": {"schema": {"type": "string"}, "description": "Send it back in If-None-Match."}
+}
+
+
+def conditional_reads(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every `GET /v1/…` with its ETag, 304 and who may read it."""
+    out = {}
+    for path, operations in paths.items():
+        out[path] = dict(operations)
+        read = operations.get("get")
+        if not path.startswith("/v1/") or read is None:
+            continue
+        responses = dict(read["responses"])
+        responses["200"] = {
+            **responses["200"],
+            "headers": {**responses["200"].get("headers", {}), **ETAG_HEADER},
+        }
+        out[path]["get"] = {
+            **read,
+            "parameters": [*read.get("parameters", []), IF_NONE_MATCH],
+            "responses": {**responses, **READ_RESPONSES},
+            "security": READ_SECURITY,
+        }
+    return out
+
+
 def openapi_spec(public_url: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -623,15 +697,21 @@ def openapi_spec(public_url: str) -> dict[str, Any]:
             "description": "Keeps pull-request reviews moving and gates releases on approval.",
         },
         "servers": [{"url": public_url}],
-        "paths": PATHS,
+        "paths": conditional_reads(PATHS),
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "A token from API_TOKENS.",
-                }
+                    "description": "A token from API_TOKENS (reads: or READ_TOKENS).",
+                },
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "reviewer_session",
+                    "description": "Set by signing in with GitHub at /login.",
+                },
             },
         },
     }

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.api.access import visible_to
 from bot.api.auth import require_token
 from bot.api.errors import ApiError, NotFound, ValidationError
 from bot.api.paging import page_of, paging_headers
@@ -22,14 +23,16 @@ REPO_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 async def list_projects(request: Request) -> JSONResponse:
     page = page_of(request)
-    total, rows = await store.list_projects(request.app.state.db, page.offset, page.size)
+    total, rows = await store.list_projects(
+        request.app.state.db, page.offset, page.size, visible_to(request)
+    )
     return JSONResponse(
         [project_json(r) for r in rows], headers=paging_headers(request, page, total)
     )
 
 
 async def get_project(request: Request) -> JSONResponse:
-    row = await store.get_project(request.app.state.db, path_id(request))
+    row = await store.get_project(request.app.state.db, path_id(request), visible_to(request))
     if row is None:
         raise NotFound("project")
     return JSONResponse(project_json(row))

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.api.access import visible_to
 from bot.api.errors import NotFound
 from bot.api.paging import page_of, paging_headers
 from bot.api.params import path_id, query_bool, query_choice, query_int
@@ -22,6 +23,7 @@ async def list_pull_requests(request: Request) -> JSONResponse:
         state=query_choice(request, "state", store.STATES, "open"),
         project_id=query_int(request, "project_id"),
         user_id=query_int(request, "user_id"),
+        visible=visible_to(request),
     )
     return JSONResponse(
         [pull_request_json(r) for r in rows], headers=paging_headers(request, page, total)
@@ -31,7 +33,7 @@ async def list_pull_requests(request: Request) -> JSONResponse:
 async def get_pull_request(request: Request) -> JSONResponse:
     db = request.app.state.db
     details = query_bool(request, "details")
-    row = await store.get_pull_request(db, path_id(request))
+    row = await store.get_pull_request(db, path_id(request), visible_to(request))
     if row is None:
         raise NotFound("pull request")
     body = pull_request_json(row)

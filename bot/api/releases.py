@@ -7,12 +7,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.api.access import visible_to
 from bot.api.auth import require_token
+from bot.api.conditional import changes_at
 from bot.api.errors import NotFound
 from bot.api.paging import page_of, paging_headers
 from bot.api.params import json_object, path_id, required_strings
 from bot.releases import decisions
-from bot.releases.policy import as_of, token_ttl
+from bot.releases.policy import as_of, next_change, token_ttl
 from bot.releases.views import audit_json, release_json
 from bot.releases.work import process_release
 from bot.store import releases as store
@@ -52,21 +54,25 @@ async def list_releases(request: Request) -> JSONResponse:
     now = state.clock()
     ttl = token_ttl(state.settings)
     page = page_of(request)
-    total, rows = await store.list_releases(state.db, page.offset, page.size)
+    total, rows = await store.list_releases(state.db, page.offset, page.size, visible_to(request))
     grouped = await store.approvers_by_release(state.db, [r["id"] for r in rows])
     body = [
         audit_json(as_of(row, grouped[row["id"]], now, ttl), grouped[row["id"]]) for row in rows
     ]
+    for row in rows:
+        changes_at(request, next_change(row, grouped[row["id"]], now, ttl))
     return JSONResponse(body, headers=paging_headers(request, page, total))
 
 
 async def get_release(request: Request) -> JSONResponse:
     state = request.app.state
-    release = await store.get_release(state.db, path_id(request))
+    release = await store.get_release(state.db, path_id(request), visible_to(request))
     if release is None:
         raise NotFound("release")
     approvers = await store.approvers_of(state.db, release["id"])
-    shown = as_of(release, approvers, state.clock(), token_ttl(state.settings))
+    now, ttl = state.clock(), token_ttl(state.settings)
+    shown = as_of(release, approvers, now, ttl)
+    changes_at(request, next_change(release, approvers, now, ttl))
     return JSONResponse(audit_json(shown, approvers))
 
 

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.api.access import visible_to
 from bot.api.auth import require_token
 from bot.api.errors import NotFound, ValidationError
 from bot.api.paging import page_of, paging_headers
@@ -16,7 +17,9 @@ from bot.store import users as store
 
 async def list_users(request: Request) -> JSONResponse:
     page = page_of(request)
-    total, rows = await store.list_users(request.app.state.db, page.offset, page.size)
+    total, rows = await store.list_users(
+        request.app.state.db, page.offset, page.size, visible_to(request)
+    )
     return JSONResponse([user_json(r) for r in rows], headers=paging_headers(request, page, total))
 
 
@@ -24,14 +27,15 @@ async def get_user(request: Request) -> JSONResponse:
     db = request.app.state.db
     user_id = path_id(request)
     details = query_bool(request, "details")
-    row = await store.get_user(db, user_id)
+    visible = visible_to(request)
+    row = await store.get_user(db, user_id, visible)
     if row is None:
         raise NotFound("user")
     body = user_json(row)
     if details:
-        approved = await store.approved_pull_requests(db, user_id)
-        commented = await store.commented_pull_requests(db, user_id)
-        idled = await store.idled_pull_requests(db, user_id)
+        approved = await store.approved_pull_requests(db, user_id, visible)
+        commented = await store.commented_pull_requests(db, user_id, visible)
+        idled = await store.idled_pull_requests(db, user_id, visible)
         body["approved_pull_requests"] = [pull_request_json(r) for r in approved]
         body["commented_pull_requests"] = [pull_request_json(r) for r in commented]
         body["idled_pull_requests"] = [pull_request_json(r) for r in idled]

@@ -83,3 +83,17 @@ def judge_decision(approver: Row, status: str, decision: str, now: datetime) -> 
     if status != PENDING or approver["decision"] is not None:
         return Verdict.CONFLICT
     return Verdict.RECORD
+
+
+def next_change(
+    release: Row, approvers: Sequence[Row], now: datetime, ttl: timedelta
+) -> datetime | None:
+    """The next moment the release's status may change with time alone (a token
+    expiring); None when only a write can change it. ETags of answers that show
+    the status as of now are good until then."""
+    if release_status(release, approvers, now, ttl) != PENDING:
+        return None
+    if release["approvers_fetched_at"] is None:
+        return release["created_at"] + ttl
+    live = [a["expires_at"] for a in approvers if a["decision"] is None and a["expires_at"] > now]
+    return min(live, default=None)

@@ -61,8 +61,9 @@ class Database:
         self._writes: contextvars.ContextVar[_Writes | None] = contextvars.ContextVar(
             f"writes_{id(self)}", default=None
         )
-        # A bump after a commit failed (the connection went away): done before the next read.
-        self._bump_owed = False
+        # Owed from the start (a process may have died between a commit and its bump) and
+        # after a bump that failed once its commit was done: paid before the next read.
+        self._bump_owed = True
         # Read by the query-count tests and the benchmarks; cheap enough to keep always.
         # Moves of the data version are counted apart, in `bumps`: they follow writes.
         self.query_count = 0
@@ -147,12 +148,12 @@ class Database:
     async def bump_version(self) -> None:
         """Move the version now: at start-up, since a process may have died between a
         commit and its bump (and new code or settings may show the same rows otherwise)."""
-        self._bump_owed = False
         if self._turns is not None and not self._in_transaction.get():
             async with self._turns:
                 await self._bump()
         else:
             await self._bump()
+        self._bump_owed = False
 
     async def data_version(self) -> int:
         """The current data version: read it BEFORE the rows an answer shows."""

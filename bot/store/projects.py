@@ -8,16 +8,24 @@ from bot.store.clock import utcnow
 from bot.store.database import Database
 from bot.store.tables import projects, pull_requests, review_requests, reviews
 from bot.store.upsert import insert_for
+from bot.store.visibility import EVERYTHING, Visible, project_condition, where
 
 
-async def list_projects(db: Database, offset: int, limit: int) -> tuple[int, list[dict]]:
-    total = await db.fetch_val(sa.select(sa.func.count()).select_from(projects))
-    rows = await db.fetch_all(projects.select().order_by(projects.c.id).offset(offset).limit(limit))
+async def list_projects(
+    db: Database, offset: int, limit: int, visible: Visible = EVERYTHING
+) -> tuple[int, list[dict]]:
+    seen = where(project_condition(visible))
+    total = await db.fetch_val(sa.select(sa.func.count()).select_from(projects).where(*seen))
+    rows = await db.fetch_all(
+        projects.select().where(*seen).order_by(projects.c.id).offset(offset).limit(limit)
+    )
     return total, rows
 
 
-async def get_project(db: Database, project_id: int) -> dict | None:
-    return await db.fetch_one(projects.select().where(projects.c.id == project_id))
+async def get_project(db: Database, project_id: int, visible: Visible = EVERYTHING) -> dict | None:
+    return await db.fetch_one(
+        projects.select().where(projects.c.id == project_id, *where(project_condition(visible)))
+    )
 
 
 async def find_project(db: Database, owner: str, name: str) -> dict | None:

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from bot.store.database import Database
 from bot.store.tables import pull_requests, review_requests, reviews, users
 from bot.store.users import idle_requests, latest_decisive_review
+from bot.store.visibility import EVERYTHING, Visible, pull_request_condition, where
 
 STATES = ("open", "closed", "all")
 
@@ -18,8 +19,9 @@ async def list_pull_requests(
     state: str = "open",
     project_id: int | None = None,
     user_id: int | None = None,
+    visible: Visible = EVERYTHING,
 ) -> tuple[int, list[dict]]:
-    conditions = []
+    conditions = where(pull_request_condition(visible))
     if state != "all":
         conditions.append(pull_requests.c.state == state)
     if project_id is not None:
@@ -39,8 +41,12 @@ async def list_pull_requests(
     return total, rows
 
 
-async def get_pull_request(db: Database, pr_id: int) -> dict | None:
-    return await db.fetch_one(pull_requests.select().where(pull_requests.c.id == pr_id))
+async def get_pull_request(db: Database, pr_id: int, visible: Visible = EVERYTHING) -> dict | None:
+    return await db.fetch_one(
+        pull_requests.select().where(
+            pull_requests.c.id == pr_id, *where(pull_request_condition(visible))
+        )
+    )
 
 
 async def pull_request_people(db: Database, pr_id: int) -> dict[str, list[str] | str | None]:

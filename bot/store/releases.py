@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store.database import Database
 from bot.store.tables import release_approvers, releases
+from bot.store.visibility import EVERYTHING, Visible, release_condition, where
 
 PENDING = "pending"
 
@@ -63,15 +64,20 @@ async def find_release(db: Database, team_project: str, release_id: str) -> dict
     )
 
 
-async def get_release(db: Database, pk: int) -> dict | None:
-    return await db.fetch_one(releases.select().where(releases.c.id == pk))
+async def get_release(db: Database, pk: int, visible: Visible = EVERYTHING) -> dict | None:
+    return await db.fetch_one(
+        releases.select().where(releases.c.id == pk, *where(release_condition(visible)))
+    )
 
 
-async def list_releases(db: Database, offset: int, limit: int) -> tuple[int, list[dict]]:
+async def list_releases(
+    db: Database, offset: int, limit: int, visible: Visible = EVERYTHING
+) -> tuple[int, list[dict]]:
     """Newest first."""
-    total = await db.fetch_val(sa.select(sa.func.count()).select_from(releases))
+    seen = where(release_condition(visible))
+    total = await db.fetch_val(sa.select(sa.func.count()).select_from(releases).where(*seen))
     rows = await db.fetch_all(
-        releases.select().order_by(releases.c.id.desc()).offset(offset).limit(limit)
+        releases.select().where(*seen).order_by(releases.c.id.desc()).offset(offset).limit(limit)
     )
     return total, rows
 

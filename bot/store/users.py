@@ -8,19 +8,33 @@ import sqlalchemy as sa
 
 from bot.store.database import Database
 from bot.store.tables import pull_requests, reminders, review_requests, reviews, users
+from bot.store.visibility import (
+    EVERYTHING,
+    Visible,
+    pull_request_condition,
+    user_condition,
+    where,
+)
 
 # Review states that decide where a reviewer stands; COMMENTED ones leave it as it was.
 DECISIVE_STATES = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
 
 
-async def list_users(db: Database, offset: int, limit: int) -> tuple[int, list[dict]]:
-    total = await db.fetch_val(sa.select(sa.func.count()).select_from(users))
-    rows = await db.fetch_all(users.select().order_by(users.c.id).offset(offset).limit(limit))
+async def list_users(
+    db: Database, offset: int, limit: int, visible: Visible = EVERYTHING
+) -> tuple[int, list[dict]]:
+    seen = where(user_condition(visible))
+    total = await db.fetch_val(sa.select(sa.func.count()).select_from(users).where(*seen))
+    rows = await db.fetch_all(
+        users.select().where(*seen).order_by(users.c.id).offset(offset).limit(limit)
+    )
     return total, rows
 
 
-async def get_user(db: Database, user_id: int) -> dict | None:
-    return await db.fetch_one(users.select().where(users.c.id == user_id))
+async def get_user(db: Database, user_id: int, visible: Visible = EVERYTHING) -> dict | None:
+    return await db.fetch_one(
+        users.select().where(users.c.id == user_id, *where(user_condition(visible)))
+    )
 
 
 def merge_metadata(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -124,31 +138,42 @@ def idle_requests(*where: sa.ColumnElement[bool]) -> sa.Subquery:
     )
 
 
-async def approved_pull_requests(db: Database, user_id: int) -> list[dict]:
+async def approved_pull_requests(
+    db: Database, user_id: int, visible: Visible = EVERYTHING
+) -> list[dict]:
     latest = latest_decisive_review(reviews.c.user_id == user_id)
     return await db.fetch_all(
         pull_requests.select()
         .join(latest, latest.c.pull_request_id == pull_requests.c.id)
-        .where(latest.c.state == "APPROVED")
+        .where(latest.c.state == "APPROVED", *where(pull_request_condition(visible)))
         .order_by(pull_requests.c.id)
     )
 
 
-async def commented_pull_requests(db: Database, user_id: int) -> list[dict]:
+async def commented_pull_requests(
+    db: Database, user_id: int, visible: Visible = EVERYTHING
+) -> list[dict]:
     commented = (
         sa.select(reviews.c.pull_request_id)
         .where(reviews.c.user_id == user_id, reviews.c.state == "COMMENTED")
         .distinct()
     )
     return await db.fetch_all(
-        pull_requests.select().where(pull_requests.c.id.in_(commented)).order_by(pull_requests.c.id)
+        pull_requests.select()
+        .where(pull_requests.c.id.in_(commented), *where(pull_request_condition(visible)))
+        .order_by(pull_requests.c.id)
     )
 
 
-async def idled_pull_requests(db: Database, user_id: int) -> list[dict]:
+async def idled_pull_requests(
+    db: Database, user_id: int, visible: Visible = EVERYTHING
+) -> list[dict]:
     idle = idle_requests(review_requests.c.user_id == user_id)
     return await db.fetch_all(
         pull_requests.select()
-        .where(pull_requests.c.id.in_(sa.select(idle.c.pull_request_id)))
+        .where(
+            pull_requests.c.id.in_(sa.select(idle.c.pull_request_id)),
+            *where(pull_request_condition(visible)),
+        )
         .order_by(pull_requests.c.id)
     )
