@@ -12,14 +12,14 @@ import sqlalchemy as sa
 
 from bot.settings import Settings
 
-OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+OK, FAILED, SKIPPED, WARNING = "ok", "failed", "skipped", "warning"
 TIMEOUT_SECONDS = 15
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
-    status: str  # ok, failed or skipped
+    status: str  # ok, failed, skipped or warning (a warning does not fail the command)
     why: str
 
     def line(self) -> str:
@@ -147,11 +147,26 @@ async def check_slack(settings: Settings) -> Check:
     return Check("slack", OK, f"bot {answer.get('user')} in workspace {answer.get('team')}")
 
 
+async def check_reads(settings: Settings) -> Check:
+    """Who may read pull requests and users (READ_ACCESS): a warning while anyone can."""
+    if settings.read_access == "github":
+        return Check("reads", OK, "people sign in with GitHub and see their repositories")
+    if settings.read_access == "token":
+        return Check("reads", OK, "a bearer token from API_TOKENS or READ_TOKENS is required")
+    return Check(
+        "reads",
+        WARNING,
+        "READ_ACCESS is public: anyone who reaches the service reads every pull request "
+        "and user; set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or READ_ACCESS=token",
+    )
+
+
 CHECKS: tuple[tuple[str, Callable[[Settings], Awaitable[Check]]], ...] = (
     ("database", check_database),
     ("github", check_github),
     ("webhooks", check_webhooks),
     ("slack", check_slack),
+    ("reads", check_reads),
 )
 
 

@@ -99,9 +99,10 @@ def test_everything_answers(
         SLACK_BOT_TOKEN=GOOD_SLACK_TOKEN,
         SLACK_SIGNING_SECRET="signing",
         SLACK_API_URL=slack_api_url,
+        READ_ACCESS="token",
     )
     code, lines = check(settings, capsys)
-    assert list(lines) == ["settings", "database", "github", "webhooks", "slack"]
+    assert list(lines) == ["settings", "database", "github", "webhooks", "slack", "reads"]
     assert all(status(line) == "ok" for line in lines.values()), lines
     assert code == 0
     assert "schema current" in lines["database"]
@@ -222,4 +223,17 @@ def test_check_as_a_command(tmp_path: Path) -> None:
         ["github", "skipped"],
         ["webhooks", "skipped"],
         ["slack", "skipped"],
+        ["reads", "warning"],
     ]
+
+
+def test_public_reads_are_a_warning_that_does_not_fail(make_settings, capsys) -> None:
+    code, lines = check(make_settings(), capsys)
+    assert status(lines["reads"]) == "warning"
+    assert "READ_ACCESS is public" in lines["reads"]
+    assert code == 0
+    code, lines = check(
+        make_settings(GITHUB_CLIENT_ID="Iv1.abc", GITHUB_CLIENT_SECRET="client-secret"), capsys
+    )
+    assert status(lines["reads"]) == "ok"
+    assert "sign in with GitHub" in lines["reads"]

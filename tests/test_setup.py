@@ -163,12 +163,17 @@ def test_callback_saves_the_app_and_closes_setup(setup_client, tmp_path: Path) -
     assert saved["GITHUB_APP_ID"] == "4242"
     assert saved["GITHUB_WEBHOOK_SECRET"] == "whsec-from-github"
     assert saved["GITHUB_PRIVATE_KEY"] == PEM
+    # The App's OAuth client, for "Sign in with GitHub".
+    assert saved["GITHUB_CLIENT_ID"] == "Iv1.abc"
+    assert saved["GITHUB_CLIENT_SECRET"] == "client-secret"
     # One line per setting: the key is escaped, not spread over lines.
-    assert len(env_file.read_text().splitlines()) == 3
+    assert len(env_file.read_text().splitlines()) == 5
     # The service reads the file back as a configured App.
     reread = load_settings({"DATABASE_URL": "sqlite:///x.db"}, env_file=env_file)
     assert reread.github_app_configured
     assert reread.github_private_key == PEM.strip()
+    # From the next start, reads need a GitHub sign-in (or a token).
+    assert reread.read_access == "github"
     # The running process knows it is configured now.
     assert client.get("/setup").status_code == 404
     assert client.get("/setup").json()["detail"].startswith("setup")
@@ -199,6 +204,8 @@ def test_callback_keeps_values_already_in_env(setup_client, tmp_path: Path) -> N
         "GITHUB_WEBHOOK_SECRET": "chosen-by-me",
         "GITHUB_APP_ID": "7",
         "GITHUB_PRIVATE_KEY": PEM,
+        "GITHUB_CLIENT_ID": "Iv1.abc",
+        "GITHUB_CLIENT_SECRET": "client-secret",
     }
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
 

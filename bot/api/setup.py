@@ -2,7 +2,8 @@
 
 `GET /setup` shows a form that posts the manifest to GitHub; GitHub creates the App
 and redirects to `/setup/callback?code=…&state=…`, where the code is exchanged for
-the App's id, private key and webhook secret, which go to `.env`. Both routes answer
+the App's id, private key, webhook secret and OAuth client (for "Sign in with GitHub"),
+which go to `.env`. Both routes answer
 404 once an App is configured, so nobody can re-run the flow on a live service.
 """
 
@@ -120,6 +121,11 @@ async def setup_callback(request: Request) -> HTMLResponse:
         "GITHUB_PRIVATE_KEY": app["pem"],
         "GITHUB_WEBHOOK_SECRET": app["webhook_secret"],
     }
+    # The App's own OAuth client: people sign in with it to read (READ_ACCESS=github,
+    # the default once GITHUB_CLIENT_ID is set, from the next start).
+    for key in ("client_id", "client_secret"):
+        if isinstance(app.get(key), str) and app[key]:
+            values[f"GITHUB_{key.upper()}"] = app[key]
     save_error = None
     try:
         written, kept = add_missing(setup.env_file, values)
