@@ -5,7 +5,9 @@ request, its reviews, a repository's installation, installation tokens) as GitHu
 does: pages with `Link` headers, ETags honoured with 304 (which cost no rate limit),
 `X-RateLimit-*` headers per credential, App JWTs verified with the App's public key,
 installation tokens that expire. Faults (5xx, 429, timeouts) can be queued.
-Also used by `python -m tests.bench`.
+Sign in with GitHub too: the OAuth token exchange on the web host, `/user`, and the
+installations and repositories a user may access (`grant`). Also used by
+`python -m tests.bench`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from tests.webhook_client import payload
 
 BASE_URL = "https://github.test/api/v3"
 APP_ID = "4242"
+CLIENT_ID = "Iv1.fakeclient"
+CLIENT_SECRET = "fake-client-secret"
 LIST_ONLY_OMITS = (
     "merged",
     "mergeable",
@@ -200,6 +204,7 @@ class FakeGitHub:
         self.tokens: dict[str, tuple[int, datetime]] = {}
         self.token_lifetime = timedelta(hours=1)
         self.rate_limit = 5000
+        self.max_per_page = 100  # GitHub's; a test lowers it to see pages followed
         self.remaining: dict[str, int] = {}
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
@@ -207,6 +212,12 @@ class FakeGitHub:
         self.uninstalled: set[int] = set()
         # Called before each answer; a test may move its clock there ("slow GitHub").
         self.before_answer: Callable[[], None] | None = None
+        # Sign in with GitHub: one-time codes and user tokens (-> login), and what each
+        # login may access (repository full names, lower case).
+        self.oauth_codes: dict[str, tuple[str, str]] = {}  # code -> (login, redirect_uri)
+        self.user_tokens: dict[str, str] = {}
+        self.user_access: dict[str, set[str]] = {}
+        self.user_token_lifetime: int | None = 8 * 3600
 
     # -- state ---------------------------------------------------------------------------
 
@@ -223,6 +234,17 @@ class FakeGitHub:
         repo = Repo(self, owner, name, installation_id)
         self.repos[repo.full_name.lower()] = repo
         return repo
+
+    def grant(self, login: str, *full_names: str) -> None:
+        """`login` may access these repositories (through the App's installations)."""
+        self.user(login)
+        self.user_access.setdefault(login, set()).update(n.lower() for n in full_names)
+
+    def authorize(self, login: str, redirect_uri: str) -> str:
+        """What GitHub's authorize page does once `login` agrees: a one-time code."""
+        code = f"code{next(self._token_ids):04d}"
+        self.oauth_codes[code] = (login, redirect_uri)
+        return code
 
     def uninstall(self, installation_id: int) -> None:
         """The App is removed from an installation: its repositories and tokens go."""
@@ -275,6 +297,8 @@ class FakeGitHub:
     def _credential(self, request: httpx.Request) -> tuple[str, int | None] | None:
         """(credential name, installation id or None) of a valid Authorization header."""
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if value in self.user_tokens:  # a user's token, as "Bearer" or "token"
+            return f"user:{self.user_tokens[value]}", None
         if scheme.lower() == "bearer":
             try:
                 claims = jwt.decode(value, self.public_key, algorithms=["RS256"])
@@ -290,6 +314,8 @@ class FakeGitHub:
         return None
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/login/oauth/access_token":  # the web host, not the API
+            return self._token_exchange(request)
         path = request.url.path[len(urlsplit(self.base_url).path) :]
         query = {k: v[-1] for k, v in parse_qs(request.url.query.decode()).items()}
         if self.before_answer is not None:
@@ -319,6 +345,8 @@ class FakeGitHub:
         if credential is None:
             return httpx.Response(401, json={"message": "Bad credentials"})
         name, installation_id = credential
+        if name.startswith("user:"):
+            return self._user_answer(request, name, path, query)
         m = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
         if m and request.method == "POST" and name == "app":
             if int(m.group(1)) in self.uninstalled:
@@ -349,6 +377,45 @@ class FakeGitHub:
             if m.group(2):
                 return self._page(request, name, path, query, repo.reviews[number])
             return self._json(request, name, repo.pull_detail(number))
+        return httpx.Response(404, json={"message": "Not Found"})
+
+    def _token_exchange(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content or b"{}")
+        self.calls.append(Call("POST", "/login/oauth/access_token", {}, 200, "-", False))
+        if (body.get("client_id"), body.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET):
+            return httpx.Response(200, json={"error": "incorrect_client_credentials"})
+        login, redirect_uri = self.oauth_codes.pop(body.get("code"), (None, None))
+        if login is None or body.get("redirect_uri") != redirect_uri:
+            return httpx.Response(200, json={"error": "bad_verification_code"})
+        token = f"ghu_fake{next(self._token_ids):04d}"
+        self.user_tokens[token] = login
+        answer: dict[str, Any] = {"access_token": token, "token_type": "bearer", "scope": ""}
+        if self.user_token_lifetime is not None:
+            answer["expires_in"] = self.user_token_lifetime
+        return httpx.Response(200, json=answer)
+
+    def _user_answer(
+        self, request: httpx.Request, name: str, path: str, query: dict[str, str]
+    ) -> httpx.Response:
+        """What a user's own token reads: who they are and what they may access."""
+        login = name.removeprefix("user:")
+        if path == "/user":
+            return self._json(request, name, self.user(login))
+        mine = [
+            r
+            for key, r in sorted(self.repos.items())
+            if key in self.user_access.get(login, set())
+            and r.installation_id is not None
+            and r.installation_id not in self.uninstalled
+        ]
+        if path == "/user/installations":
+            ids = sorted({r.installation_id for r in mine})
+            items = [{"id": i, "app_id": int(self.app_id)} for i in ids]
+            return self._page(request, name, path, query, items, key="installations")
+        m = re.fullmatch(r"/user/installations/(\d+)/repositories", path)
+        if m:
+            items = [r.json for r in mine if r.installation_id == int(m.group(1))]
+            return self._page(request, name, path, query, items, key="repositories")
         return httpx.Response(404, json={"message": "Not Found"})
 
     def _json(
@@ -382,8 +449,11 @@ class FakeGitHub:
         path: str,
         query: dict[str, str],
         items: list[dict[str, Any]],
+        key: str | None = None,
     ) -> httpx.Response:
-        per_page = int(query.get("per_page", 30))
+        """A page of `items`: the list itself, or `{"total_count", key: list}` as some
+        endpoints wrap it."""
+        per_page = min(int(query.get("per_page", 30)), self.max_per_page)
         page = int(query.get("page", 1))
         last = max(1, -(-len(items) // per_page))
         chunk = items[(page - 1) * per_page : page * per_page]
@@ -397,4 +467,5 @@ class FakeGitHub:
         if page > 1:
             links += [f'<{link(1)}>; rel="first"', f'<{link(page - 1)}>; rel="prev"']
         headers = {"link": ", ".join(links)} if links else {}
-        return self._json(request, credential, chunk, headers)
+        data: Any = chunk if key is None else {"total_count": len(items), key: chunk}
+        return self._json(request, credential, data, headers)
