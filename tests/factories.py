@@ -147,12 +147,20 @@ async def add_release(
     now: datetime = T0,
     ttl: timedelta = timedelta(hours=72),
 ) -> int:
-    """A pending release with `approvers` undecided approvers, through the store's own calls."""
+    """A pending release with `approvers` undecided approvers, through the store's own calls.
+
+    Approver n's approval token is `token-{team_project}-{release_id}-{n}`.
+    """
+    from bot.releases.tokens import token_hash
     from bot.store import releases as store
 
     release, _ = await store.create_release(db, team_project, release_id, f"R {release_id}", now)
     rows = [
-        {"name": f"approver {n}", "token_hash": f"{release['id']}-{n}", "expires_at": now + ttl}
+        {
+            "name": f"approver {n}",
+            "token_hash": token_hash(f"token-{team_project}-{release_id}-{n}"),
+            "expires_at": now + ttl,
+        }
         for n in range(approvers)
     ]
     await store.store_approvers(db, release["id"], rows, approvers, now)
