@@ -546,8 +546,8 @@ def _problem(error: Mapping[str, Any], secret: bool) -> str:
         return f"must be at least {ctx['ge']}" + ("" if secret else f", got {value}")
     if kind == "less_than_equal":
         return f"must be at most {ctx['le']}" + ("" if secret else f", got {value}")
-    if kind == "literal_error":
-        return f"expected {ctx['expected']}{got}"
+    if kind == "literal_error":  # ctx["expected"] reads "'a', 'b' or 'c'"
+        return "expected one of " + ", ".join(re.findall(r"'([^']*)'", ctx["expected"]))
     if kind == "string_pattern_mismatch":
         return f"unexpected characters{got}"
     return str(error["msg"])
