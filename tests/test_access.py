@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from bot.api.sessions import SESSION_COOKIE, STATE_COOKIE, Sealer
 from bot.app import create_app
-from bot.settings import ConfigError, Settings
+from bot.settings import Settings
 from tests.conftest import API_TOKEN
 from tests.factories import (
     add_project,
@@ -386,28 +386,3 @@ def test_token_mode_wants_a_token_and_public_mode_nothing(
         assert client.app.state.settings.read_access == "public"  # type: ignore[attr-defined]
         assert client.get("/v1/projects").status_code == 200
         assert client.get("/v1/projects", headers={"Authorization": "Bearer x"}).status_code == 200
-
-
-def test_read_access_settings(make_settings: Callable[..., Settings]) -> None:
-    assert make_settings().read_access == "public"
-    assert make_settings(**GITHUB_MODE).read_access == "github"
-    assert make_settings(**GITHUB_MODE, READ_ACCESS="Token").read_access == "token"
-    assert make_settings(READ_ACCESS="public", **GITHUB_MODE).read_access == "public"
-    assert make_settings(READ_TOKENS="a, b,").read_tokens == ("a", "b")
-    problems = {
-        "READ_ACCESS: github needs GITHUB_CLIENT_ID, which is not set": {"READ_ACCESS": "github"},
-        "READ_ACCESS: github needs GITHUB_CLIENT_SECRET, which is not set": {
-            "GITHUB_CLIENT_ID": CLIENT_ID
-        },
-        "READ_ACCESS: token needs API_TOKENS or READ_TOKENS, none is set": {
-            "READ_ACCESS": "token",
-            "API_TOKENS": "",
-        },
-        "READ_ACCESS: expected one of github, token, public, got 'everyone'": {
-            "READ_ACCESS": "everyone"
-        },
-    }
-    for message, env in problems.items():
-        with pytest.raises(ConfigError) as raised:
-            make_settings(**env)
-        assert str(raised.value) == message
