@@ -1,9 +1,10 @@
 """Read API latency over real HTTP (uvicorn on loopback), against /healthz as the baseline.
 
 Seeds 1,000 open pull requests, each approved, commented on and idled on, then times
-each route over the same keep-alive connection. The baseline (/healthz) is measured in
-the same run, so the figures compare across machines: what the database work costs on
-top of serving a request at all.
+each route over the same keep-alive connection, answered in full and then, with the
+ETag of that answer in `If-None-Match`, as the 304 a polling dashboard gets while
+nothing changed. The baseline (/healthz) is measured in the same run, so the figures
+compare across machines: what the database work costs on top of serving a request at all.
 """
 
 from __future__ import annotations
@@ -45,13 +46,16 @@ def serve(url: str, port: int) -> uvicorn.Server:
     return server
 
 
-def time_route(client: httpx.Client, path: str) -> list[float]:
-    client.get(path).raise_for_status()  # warm up
+def time_route(
+    client: httpx.Client, path: str, headers: dict[str, str] | None = None, status: int = 200
+) -> list[float]:
+    assert client.get(path, headers=headers).status_code == status  # warm up
     samples = []
     for _ in range(ROUNDS):
         started = time.perf_counter()
-        client.get(path).raise_for_status()
+        response = client.get(path, headers=headers)
         samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == status, (path, response.status_code)
     return samples
 
 
@@ -83,8 +87,9 @@ def main() -> None:
         print(f"   backend {url.split(':')[0]}, {ROUNDS} requests per route")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
             baseline = None
-            for name, path in routes.items():
-                samples = time_route(client, path)
+
+            def report(name: str, samples: list[float]) -> None:
+                nonlocal baseline
                 median = statistics.median(samples)
                 p95 = statistics.quantiles(samples, n=20)[-1]
                 baseline = baseline or median
@@ -92,4 +97,11 @@ def main() -> None:
                     f"   {name:32} median {median:7.2f} ms  p95 {p95:7.2f} ms"
                     f"  x{median / baseline:5.1f} baseline"
                 )
+
+            for name, path in routes.items():
+                report(name, time_route(client, path))
+                if path.startswith("/v1/"):
+                    # The same read while nothing changed: the data version, no rows.
+                    held = {"If-None-Match": client.get(path).headers["etag"]}
+                    report("  unchanged (304)", time_route(client, path, held, 304))
         server.should_exit = True
