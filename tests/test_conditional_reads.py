@@ -266,3 +266,29 @@ def test_every_write_transaction_moves_the_version_once_and_reads_never(
     run(db.fetch_all, sa.select(users))
     etags(client, read_urls(ids))
     assert db.bumps == bumps
+
+
+def test_a_bump_that_fails_after_its_commit_is_paid_before_the_next_read(
+    client: TestClient, auth, run, db, clock
+) -> None:
+    if not db.is_postgres:
+        pytest.skip("on SQLite the bump is part of the transaction")
+    ids = seed(run, db)
+    url = f"/v1/users/{ids['user']}"
+    tag = client.get(url).headers["etag"]
+
+    async def patch_while_the_sequence_is_away() -> None:
+        from bot.store.users import update_metadata
+
+        # Past our Database, which would bump after this statement too.
+        ddl = db._db.execute
+        await ddl("ALTER SEQUENCE data_version RENAME TO data_version_away")
+        try:
+            await update_metadata(db, ids["user"], {"k": 1})  # commits; its bump fails
+            await asyncio.sleep(0.05)  # the retry in the background fails too
+        finally:
+            await ddl("ALTER SEQUENCE data_version_away RENAME TO data_version")
+
+    run(patch_while_the_sequence_is_away)
+    answer = client.get(url, headers={"If-None-Match": tag})
+    assert (answer.status_code, answer.json()["metadata"]) == (200, {"k": 1})

@@ -15,9 +15,12 @@ tag of the new version on the old rows, the one case that would then be answered
 forever. Between a commit and its bump (microseconds, before the writer's own call
 returns) a poll may still get 304 for the old rows: it asked before the write was done.
 A process that dies in that window leaves the version behind until the next write or
-start-up, which bumps it; a bump that fails after a commit is retried before the next
-version read. The bump is a sequence's nextval outside the writing transaction, so
-concurrent writers never wait on one another for it (no hot row held until commit).
+start-up, which bumps it; a bump that fails or is cancelled after its commit is retried
+at once in the background and, failing that, before the process's next version read.
+The bump is a sequence's nextval after the writing transaction, on its connection:
+concurrent writers never wait on one another for it (no hot row held until commit), and
+it costs one statement per write transaction (webhook throughput at 16 connections on
+PostgreSQL, on this loaded 2-core machine: 13/s against 14/s without it).
 
 Some answers change with time alone: a release's status turns `expired` when its tokens
 do. A route says when (`changes_at(request, moment)`); the tag then carries that moment

@@ -10,7 +10,7 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import databases
@@ -64,6 +64,7 @@ class Database:
         # Owed from the start (a process may have died between a commit and its bump) and
         # after a bump that failed once its commit was done: paid before the next read.
         self._bump_owed = True
+        self._background: set[asyncio.Task] = set()
         # Read by the query-count tests and the benchmarks; cheap enough to keep always.
         # Moves of the data version are counted apart, in `bumps`: they follow writes.
         self.query_count = 0
@@ -104,18 +105,23 @@ class Database:
             return
         writes = _Writes()
         outermost = self._writes.set(writes)
-        try:
-            async with self._turn(), self._transaction():
-                yield
-                if writes.shown and not self.is_postgres:
-                    # SQLite: last statement of the transaction, committed with the change.
-                    await self._bump()
-        finally:
-            self._writes.reset(outermost)
-            if writes.shown and self.is_postgres:
-                # After COMMIT (or a COMMIT whose outcome is unknown: a spare bump costs
-                # one full answer, a missing one would serve stale 304s).
-                await self._bump_after_commit()
+        async with AsyncExitStack() as held:
+            if self.is_postgres:
+                # The connection is kept past COMMIT so that the bump runs on it: a second
+                # trip to the pool would cost as much as the bump itself.
+                await held.enter_async_context(self._db.connection())
+            try:
+                async with self._turn(), self._transaction():
+                    yield
+                    if writes.shown and not self.is_postgres:
+                        # SQLite: last statement of the transaction, committed with the change.
+                        await self._bump()
+            finally:
+                self._writes.reset(outermost)
+                if writes.shown and self.is_postgres:
+                    # After COMMIT (or a COMMIT whose outcome is unknown: a spare bump costs
+                    # one full answer, a missing one would serve stale 304s).
+                    await self._bump_after_commit()
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -135,15 +141,29 @@ class Database:
         await self._db.execute(data_version.bump_sql(self.is_postgres))
 
     async def _bump_after_commit(self) -> None:
-        """Move the version; shielded, so a task cancelled right after its commit still does."""
+        """Move the version after a commit; if that fails or is cancelled, it is owed."""
         try:
-            await asyncio.shield(self._bump())
+            await self._bump()
+        except asyncio.CancelledError:
+            self._owe_bump("cancelled")
+            raise
         except Exception as exc:
-            self._bump_owed = True
-            log.warning(
-                "could not move the data version after a commit; retried before the next read",
-                extra={"error": type(exc).__name__},
-            )
+            self._owe_bump(type(exc).__name__)
+
+    def _owe_bump(self, why: str) -> None:
+        """Paid before this process's next version read, and tried at once in the
+        background, so that other processes' readers do not wait for that."""
+        self._bump_owed = True
+        log.warning("could not move the data version after a commit", extra={"error": why})
+        task = asyncio.get_running_loop().create_task(self._pay_owed_bump())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _pay_owed_bump(self) -> None:
+        try:
+            await self.bump_version()
+        except Exception:  # the database is away: the next version read tries again
+            return
 
     async def bump_version(self) -> None:
         """Move the version now: at start-up, since a process may have died between a
