@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from bot.api import approval, docs, health, projects, pull_requests, releases, setup, users
+from bot.api.declare import api_routes
 from bot.api.errors import EXCEPTION_HANDLERS
 from bot.api.middleware import RequestLogMiddleware
 from bot.github import webhooks
@@ -82,12 +83,8 @@ async def logged(component: Component, app: Starlette) -> AsyncIterator[None]:
 
 
 ROUTES: list[BaseRoute] = [
-    *health.routes,
+    *api_routes(health.api, projects.api, users.api, pull_requests.api, releases.api),
     *docs.routes,
-    *projects.routes,
-    *users.routes,
-    *pull_requests.routes,
-    *releases.routes,
     *approval.routes,
     *slack_events.routes,
     *setup.routes,

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
+from pydantic import TypeAdapter
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot.api.errors import ApiError, ValidationError
@@ -20,10 +21,12 @@ from bot.releases.pages import HEADERS, approval_page, error_page
 from bot.releases.policy import DECISIONS, Verdict, as_of, token_ttl
 from bot.releases.slack_sync import update_messages
 from bot.releases.tokens import token_hash
-from bot.releases.views import approval_json
+from bot.releases.views import Approval, approval_json
 from bot.store import releases as store
 
 MAX_BODY_BYTES = 10_000
+APPROVAL = TypeAdapter(Approval)
+JSON = "application/json"
 
 
 def wants_html(request: Request) -> bool:
@@ -63,7 +66,7 @@ def answer(request: Request, view: dict, status: int = 200, notice: str | None =
     headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
     if wants_html(request):
         return HTMLResponse(approval_page(view, notice), status_code=status, headers=HEADERS)
-    return JSONResponse(view, status_code=status, headers=headers)
+    return Response(APPROVAL.dump_json(view), status_code=status, headers=headers, media_type=JSON)
 
 
 def html_errors(

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from bot.api.declare import operations_of
 from bot.api.openapi import openapi_spec
 
 PAGE = Path(__file__).with_name("static") / "docs.html"
@@ -20,14 +21,17 @@ def _page() -> str:
     return PAGE.read_text()
 
 
+def spec(request: Request) -> dict:
+    operations = tuple(operations_of(request.app.routes))
+    return openapi_spec(operations, request.app.state.settings.public_url)
+
+
 async def docs_json(request: Request) -> JSONResponse:
-    return JSONResponse(openapi_spec(request.app.state.settings.public_url))
+    return JSONResponse(spec(request))
 
 
 async def docs_yaml(request: Request) -> Response:
-    text = yaml.safe_dump(
-        openapi_spec(request.app.state.settings.public_url), sort_keys=False, allow_unicode=True
-    )
+    text = yaml.safe_dump(spec(request), sort_keys=False, allow_unicode=True)
     return Response(text, media_type="application/yaml")
 
 

@@ -24,14 +24,15 @@ from starlette.routing import Route
 
 from bot.api.auth import token_matches
 from bot.api.errors import ApiError, NotFound
+from bot.api.fields import GITHUB_OWNER
 from bot.api.params import invalid_query
-from bot.api.projects import OWNER_RE
 from bot.setup.envfile import add_missing
 from bot.setup.manifest import APP_YML, load_manifest, new_app_url
 from bot.setup.pages import INSTALLED, done_page, page, platform_values, setup_form
 
 log = logging.getLogger(__name__)
 
+OWNER_RE = re.compile(GITHUB_OWNER)
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 # GitHub's manifest codes expire after an hour; a state lives as long.
 STATE_TTL_SECONDS = 3600
