@@ -27,7 +27,8 @@ How to add a route
    with a status the route declares; a body that fails its model is 400 naming each field,
    a bad query 400 ("invalid query: …"), a bad path 404.
 3. `auth=BEARER` checks the API token first (401/403, declared for you); `auth=APPROVAL`
-   declares the `?token=` of an approval link, which the handler looks up.
+   (bot/api/approval.py) looks up the `?token=` of an approval link and hands the
+   approver to the handler as `auth=`.
 4. List the module's `api` in `bot/app.py`'s ROUTES (once per module); every declared
    route is in /docs.json from then on, and the schemathesis tests exercise it.
 
@@ -44,6 +45,7 @@ import types
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NotRequired, Union, get_args, get_origin
+from urllib.parse import parse_qs
 
 from pydantic import BaseModel, Field, TypeAdapter
 from pydantic import ValidationError as PydanticError
@@ -109,12 +111,13 @@ class Answer:
 @dataclass(frozen=True)
 class Auth:
     """How a route is authorised: the OpenAPI security scheme, the answers it adds, and
-    the check run before anything else (None when the handler checks)."""
+    the check run before anything else. The check raises ApiError to refuse; what it
+    returns (an approver, say) reaches a handler that takes `auth=`."""
 
     name: str
     scheme: Mapping[str, Any]
     answers: Sequence[Answer]
-    check: Callable[[Request], None] | None = None
+    check: Callable[[Request], Any]
 
 
 class Error(TypedDict):
@@ -140,16 +143,6 @@ BEARER = Auth(
     {"type": "http", "scheme": "bearer", "description": "A token from API_TOKENS."},
     [error(401, "No bearer token."), error(403, "A bearer token that is not in API_TOKENS.")],
     require_token,
-)
-APPROVAL = Auth(
-    "approvalToken",
-    {
-        "type": "apiKey",
-        "in": "query",
-        "name": "token",
-        "description": "The approver's personal token, from the approval link.",
-    },
-    [error(401, "No token.")],
 )
 
 
@@ -180,9 +173,16 @@ class Operation:
     answers: Sequence[Answer]
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
+    # Media types the body may come in (JSON, FORM); without `body_required`, an empty
+    # body is the model's defaults.
     body_media: Sequence[str] = (JSON,)
     body_required: bool = True
+    max_body: int = MAX_JSON_BYTES
     auth: Auth | None = None
+    # Checked before anything else, auth included: whether the route applies at all.
+    guard: Callable[[Request], Any] | None = None
+    # Turns an error into the page a browser is shown (None: the JSON error as usual).
+    error_page: Callable[[Request, ApiError], Response | None] | None = None
     raw: bool = False
     raw_body: Mapping[str, Any] | None = None  # a raw route's body, for the document
     description: str | None = None
@@ -192,10 +192,11 @@ class Operation:
         self.path_model = PATH_MODELS.get(tuple(names)) if names else None
         self.all_answers = [*self.answers, *(self.auth.answers if self.auth else ())]
         self.by_status = {a.status: a for a in self.all_answers}
+        assert len(self.by_status) == len(self.all_answers), f"{self.path}: a status twice"
         self.adapters = {a.status: a.adapters() for a in self.all_answers}
         self.default_status = next(a.status for a in self.answers if a.status < 300)
         accepted = set(inspect.signature(self.handler).parameters)
-        self.handler_takes = {n for n in ("path", "query", "body") if n in accepted}
+        self.handler_takes = {n for n in ("path", "query", "body", "auth") if n in accepted}
 
     @property
     def name(self) -> str:
@@ -204,21 +205,49 @@ class Operation:
     async def __call__(self, request: Request) -> Response:
         if self.raw:
             return await self.handler(request)
-        if self.auth is not None and self.auth.check is not None:
-            self.auth.check(request)
+        try:
+            inputs = await self.inputs(request)
+            result = await self.handler(request, **inputs)
+        except ApiError as exc:
+            page = self.error_page(request, exc) if self.error_page else None
+            if page is None:
+                raise
+            return page
+        if isinstance(result, Response):
+            return result
+        return self.respond(result if isinstance(result, Reply) else Reply(result))
+
+    async def inputs(self, request: Request) -> dict[str, Any]:
+        """Auth first, then the path, the query and the body, each validated."""
         inputs: dict[str, Any] = {}
+        if self.guard is not None:
+            self.guard(request)
+        if self.auth is not None:
+            checked = self.auth.check(request)
+            inputs["auth"] = await checked if inspect.isawaitable(checked) else checked
         if self.path_model is not None:
             inputs["path"] = path_params(self.path_model, request)
         if self.query is not None:
             inputs["query"] = query_params(self.query, request)
         if self.body is not None:
-            inputs["body"] = validated(self.body, await json_body(request), "invalid body")
-        kwargs = {k: v for k, v in inputs.items() if k in self.handler_takes}
-        result = await self.handler(request, **kwargs)
-        if isinstance(result, Response):
-            return result
-        reply = result if isinstance(result, Reply) else Reply(result)
-        return self.respond(reply)
+            inputs["body"] = validated(self.body, await self.read_body(request), "invalid body")
+        return {k: v for k, v in inputs.items() if k in self.handler_takes}
+
+    async def read_body(self, request: Request) -> dict[str, Any]:
+        """The body as a dict to validate, from JSON or a form as the route declares."""
+        body = await limited_body(request, self.max_body)
+        if not body.strip() and not self.body_required:
+            return {}
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media == FORM and FORM in self.body_media:
+            form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+            return {name: values[-1] for name, values in form.items()}
+        # A JSON-only route reads JSON whatever the label (`curl -d` says it sends a form).
+        if JSON not in self.body_media or (FORM in self.body_media and media not in (JSON, "")):
+            raise ApiError(415, f"send {' or '.join(self.body_media)}")
+        if not body:
+            raise ApiError(400, "a JSON object body is required")
+        return json_object(body)
 
     def respond(self, reply: Reply) -> Response:
         status = reply.status or self.default_status
@@ -358,17 +387,15 @@ def whole_number(raw: str) -> int | None:
     return int(raw)
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or 4xx saying why it is not one."""
+async def limited_body(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:
+    """The body, or 413 when it exceeds `limit` (by its Content-Length: before reading)."""
     declared = whole_number(request.headers.get("content-length", ""))
-    if declared is not None and declared > MAX_JSON_BYTES:
-        raise ApiError(413, f"the body exceeds {MAX_JSON_BYTES} bytes")
+    if declared is not None and declared > limit:
+        raise ApiError(413, f"the body exceeds {limit} bytes")
     body = await request.body()
-    if not body:
-        raise ApiError(400, "a JSON object body is required")
-    if len(body) > MAX_JSON_BYTES:  # sent chunked, without a length
-        raise ApiError(413, f"the body exceeds {MAX_JSON_BYTES} bytes")
-    return json_object(body)
+    if len(body) > limit:  # sent chunked, without a length
+        raise ApiError(413, f"the body exceeds {limit} bytes")
+    return body
 
 
 def json_object(body: bytes) -> dict[str, Any]:

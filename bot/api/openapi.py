@@ -8,8 +8,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from bot import __version__
-from bot.api import legacy_openapi
-from bot.api.declare import Answer, Operation
+from bot.api.declare import JSON, Answer, Operation
 
 REF = "#/components/schemas/{model}"
 
@@ -44,9 +43,9 @@ def answer(item: Answer, schemas: dict[tuple[Any, str], Any]) -> dict[str, Any]:
     if item.media:
         content = {}
         for media in item.media:
-            if media == "application/json" and item.shape is not None:
+            if media == JSON and item.shape is not None:
                 content[media] = {"schema": schemas[(item.shape, "serialization")]}
-            elif media != "application/json":
+            else:
                 content[media] = {"schema": dict(item.schema)}
         if content:
             described["content"] = content
@@ -117,15 +116,6 @@ def openapi_spec(operations: tuple[Operation, ...], public_url: str) -> dict[str
             if model is not None:
                 components.pop(model.__name__, None)
     schemes = {op.auth.name: dict(op.auth.scheme) for op in operations if op.auth is not None}
-    # Routes not declared yet keep their hand-written description.
-    for path, described in legacy_openapi.PATHS.items():
-        for method, item in described.items():
-            if method not in paths.get(path, {}):
-                paths.setdefault(path, {})[method] = item
-    components = {**legacy_openapi.SCHEMAS, **components}
-    schemes.setdefault(
-        "bearer", legacy_openapi.openapi_spec(public_url)["components"]["securitySchemes"]["bearer"]
-    )
     return {
         "openapi": "3.1.0",
         "info": {
