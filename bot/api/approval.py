@@ -101,7 +101,7 @@ SHOWN = Answer(
     200,
     "JSON, or a page with Approve/Reject buttons for browsers.",
     Approval,
-    media=(JSON, "text/html"),
+    media=("text/html",),
 )
 GONE = error(410, "Expired token.")
 
@@ -140,7 +140,7 @@ async def show_approval(request: Request, auth: dict) -> Response | Reply:
             200,
             "Recorded (or recorded before, the same way): JSON, or the page for browsers.",
             Approval,
-            media=(JSON, "text/html"),
+            media=("text/html",),
         ),
         error(400, "A decision other than approve or reject, or a body that is not JSON."),
         error(409, "The release is decided, or this approver decided otherwise."),

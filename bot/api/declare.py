@@ -87,22 +87,27 @@ class Link:
 class Answer:
     """One status a route answers, with its body's shape (None: no body) and headers.
 
-    `media` names the body's media types: JSON is serialised from `shape`; any other
-    (an HTML page, YAML) is a Response the handler builds, described as `schema`.
+    A `shape` is serialised as JSON. `media` names other bodies (an HTML page, YAML),
+    which the handler builds as a Response; `schema` describes them in the document.
     """
 
     status: int
     description: str
     shape: Any = None
     headers: Mapping[str, Header] = field(default_factory=dict)
-    media: Sequence[str] = (JSON,)
+    media: Sequence[str] = ()
     schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
     links: Mapping[str, Link] = field(default_factory=dict)
+
+    @property
+    def media_types(self) -> tuple[str, ...]:
+        """Every media type of the body: JSON first when there is a shape."""
+        return (JSON, *self.media) if self.shape is not None else tuple(self.media)
 
     def adapters(self) -> dict[Any, TypeAdapter[Any]]:
         """Serialisers by shape: the declared one, and each alternative of a union (a
         union of TypedDicts cannot pick by itself: our rows carry more keys than shown)."""
-        if self.shape is None or JSON not in self.media:
+        if self.shape is None:
             return {}
         alternatives = get_args(self.shape) if get_origin(self.shape) in UNIONS else ()
         return {shape: TypeAdapter(shape) for shape in (self.shape, *alternatives)}

@@ -49,7 +49,7 @@ async def docs_json(request: Request) -> JSONResponse:
 @api.get(
     "/docs.yaml",
     summary="This description as YAML",
-    answers=[Answer(200, "OpenAPI 3.1.", media=("application/yaml",))],
+    answers=[Answer(200, "OpenAPI 3.1.", media=("application/yaml",), schema={"type": "object"})],
 )
 async def docs_yaml(request: Request) -> Response:
     text = yaml.safe_dump(spec(request), sort_keys=False, allow_unicode=True)

@@ -40,15 +40,15 @@ def parameters(where: str, schema: dict[str, Any], defs: dict[str, Any]) -> list
 
 def answer(item: Answer, schemas: dict[tuple[Any, str], Any]) -> dict[str, Any]:
     described: dict[str, Any] = {"description": item.description}
-    if item.media:
-        content = {}
-        for media in item.media:
-            if media == JSON and item.shape is not None:
-                content[media] = {"schema": schemas[(item.shape, "serialization")]}
-            else:
-                content[media] = {"schema": dict(item.schema)}
-        if content:
-            described["content"] = content
+    if item.media_types:
+        described["content"] = {
+            media: {
+                "schema": schemas[(item.shape, "serialization")]
+                if media == JSON and item.shape is not None
+                else dict(item.schema)
+            }
+            for media in item.media_types
+        }
     if item.headers:
         described["headers"] = {
             name: {"description": h.description, "schema": dict(h.schema)}
