@@ -454,6 +454,7 @@ def test_reviewer_sync_skips_a_fetcher_another_process_is_running(
 
 def test_a_pull_requests_reviews_cost_the_same_statements_however_many(client, run, db) -> None:
     """ReviewFetcher stores a pull request's users in one statement and its reviews in one."""
+    from bot.github import parse
     from bot.jobs import reviews as review_fetcher
     from tests.factories import add_project, at
     from tests.github_events import OCTOCAT, PullRequest, github_user
@@ -468,8 +469,10 @@ def test_a_pull_requests_reviews_cost_the_same_statements_however_many(client, r
         return obj
 
     def cost(number: int, logins: list[str]) -> tuple[int, int]:
-        pr = PullRequest(900 + number, number, at(3), reviewers=(OCTOCAT,)).as_object()
-        objs = [review(1000 * number + i, login) for i, login in enumerate(logins)]
+        pr = parse.pull_request(
+            PullRequest(900 + number, number, at(3), reviewers=(OCTOCAT,)).as_object()
+        )
+        objs = [parse.review(review(1000 * number + i, login)) for i, login in enumerate(logins)]
         before = db.query_count
         changed = run(review_fetcher.store, client.app.state, project, pr, objs)
         return changed, db.query_count - before
@@ -491,6 +494,7 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
 
     import asyncpg
 
+    from bot.github import parse
     from bot.jobs import reviews as review_fetcher
     from tests.factories import add_project, at
     from tests.github_events import PullRequest, github_user
@@ -503,8 +507,9 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
     pr = PullRequest(77, 7, at(1), reviewers=(cid,), author=author)
     review = payload("pull_request_review/submitted")["review"]
     review.update(id=501, user=bea, state="APPROVED", submitted_at="2026-01-05T09:02:00Z")
+    reviews = [parse.review(review)]
     state = client.app.state
-    run(review_fetcher.store, state, project, pr.as_object(), [review])  # the users exist
+    run(review_fetcher.store, state, project, parse.pull_request(pr.as_object()), reviews)
 
     async def race() -> int:
         webhook = await asyncpg.connect(settings.database_url)
@@ -515,7 +520,10 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
                 await webhook.execute(lock_user, 10)
                 poll = asyncio.create_task(
                     review_fetcher.store(
-                        state, project, pr.but(updated_at=at(2)).as_object(), [review]
+                        state,
+                        project,
+                        parse.pull_request(pr.but(updated_at=at(2)).as_object()),
+                        reviews,
                     )
                 )
                 while not await watcher.fetchval(
