@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bot.github import parse
-from bot.github.shapes import GitHubUser, Repository, Review
+from bot.github.shapes import GitHubUser, Repository, Review, Team
 from bot.store import github_state as gs
 from bot.store.tables import projects, review_requests, reviews, users
 from tests.factories import T0, add_project, at
@@ -171,6 +171,43 @@ def test_review_requests_add_remove_revive_and_replace(run, db) -> None:
     ]
 
 
+def test_new_requests_name_whom_each_store_asked_for_a_review(run, db) -> None:
+    """What a real-time notification follows: new, revived and re-made user requests."""
+    pr = parse.pull_request(payload("pull_request/opened")["pull_request"])
+    a, b = GitHubUser(1, "a"), GitHubUser(2, "b")
+
+    def shown(minutes: float, *reviewers: GitHubUser, teams: tuple[str, ...] = ()):
+        return replace(
+            pr,
+            updated_at=T0 + timedelta(minutes=minutes),
+            requested_reviewers=reviewers,
+            requested_teams=teams,
+        )
+
+    steps = [
+        (shown(1, a, teams=("core",)), {}, {"a"}),
+        (shown(2, a, b), {}, {"b"}),
+        (shown(3, a, b), {}, set()),  # nothing new: an edit
+        (shown(4, a, b), {"requested": a}, {"a"}),  # re-requested while open
+        (shown(5, b), {}, set()),  # a's request withdrawn
+        (shown(4.5, a, b), {"requested": a}, set()),  # older than its withdrawal
+        (shown(6, a, b), {}, {"a"}),  # revived
+        (shown(5.5, a, b), {"requested": b}, {"b"}),  # a re-request that arrived late
+        (shown(7, a, b), {"requested": Team("core")}, set()),  # teams are not people
+    ]
+
+    async def go():
+        project = await add_project(db)
+        seen = []
+        for shape, event, _ in steps:
+            stored = await gs.store_pull_request(db, project, shape, T0, **event)
+            github_ids = {v: k for k, v in stored.user_ids.items()}
+            seen.append({"a" if github_ids[i] == 1 else "b" for i in stored.new_requests})
+        return seen
+
+    assert run(go) == [expected for _, _, expected in steps]
+
+
 def test_store_pull_request_follows_the_snapshot_and_the_event(run, db) -> None:
     event = parse.review_request_delivery(payload("pull_request/review_request_removed"))
     # The sample still lists the removed reviewer in the snapshot: the event wins.
@@ -181,7 +218,7 @@ def test_store_pull_request_follows_the_snapshot_and_the_event(run, db) -> None:
     async def go():
         project = await add_project(db)
         count = db.query_count
-        _, applied, _ = await gs.store_pull_request(db, project, requested, T0)
+        applied = (await gs.store_pull_request(db, project, requested, T0)).applied
         statements = db.query_count - count
         open_before = await db.fetch_all(
             review_requests.select().where(review_requests.c.removed_at.is_(None))

@@ -243,28 +243,6 @@ def _request_target(user_id: int | None, team_slug: str | None) -> tuple[str, An
     return ("user_id", user_id) if user_id is not None else ("team_slug", team_slug)
 
 
-async def _update_open_request(
-    db: Database,
-    pr_id: int,
-    user_id: int | None,
-    team_slug: str | None,
-    condition: sa.ColumnElement[bool],
-    **values: Any,
-) -> None:
-    """Set `values` on the open request of that user or team, if `condition` holds."""
-    column, value = _request_target(user_id, team_slug)
-    await db.execute(
-        review_requests.update()
-        .where(
-            review_requests.c.pull_request_id == pr_id,
-            review_requests.c[column] == value,
-            review_requests.c.removed_at.is_(None),
-            condition,
-        )
-        .values(**values)
-    )
-
-
 async def bump_review_request(
     db: Database,
     pr_id: int,
@@ -272,27 +250,39 @@ async def bump_review_request(
     *,
     user_id: int | None = None,
     team_slug: str | None = None,
-) -> None:
-    """Move an open request's time forward to `at`; nothing else.
+) -> bool:
+    """Move an open request's time forward to `at`; nothing else. True when it moved.
 
     For a request event older than the stored pull request: its snapshot is stale,
     but the request at `at` happened, and a still-open request has waited since then
     at the latest (a review between an earlier request and `at` does not end it).
     """
-    await _update_open_request(
-        db, pr_id, user_id, team_slug, review_requests.c.requested_at < at, requested_at=at
+    column, value = _request_target(user_id, team_slug)
+    stored = review_requests.c
+    moved = await db.fetch_all(
+        review_requests.update()
+        .where(
+            stored.pull_request_id == pr_id,
+            stored[column] == value,
+            stored.removed_at.is_(None),
+            stored.requested_at < at,
+        )
+        .values(requested_at=at)
+        .returning(stored.id)
     )
+    return bool(moved)
 
 
 async def replace_review_requests(
     db: Database, pr_id: int, user_ids: Iterable[int], team_slugs: Iterable[str], now: datetime
-) -> None:
+) -> set[int]:
     """Make the open review requests of a pull request exactly these users and teams.
 
     Requests still wanted keep their time; new or revived ones get `now`; the others are
     withdrawn at `now`. A request withdrawn earlier has its `removed_at` moved up to `now`
     too: it is the latest time it is known not to be wanted, so an older request event
-    arriving late cannot revive it. At most three statements.
+    arriving late cannot revive it. At most three statements. Returns the users whose
+    request is new or revived.
     """
     wanted_users = sorted(set(user_ids))
     wanted_teams = sorted(set(team_slugs))
@@ -309,6 +299,7 @@ async def replace_review_requests(
         )
         .values(removed_at=now)
     )
+    opened: set[int] = set()
     for column, wanted in (("user_id", wanted_users), ("team_slug", wanted_teams)):
         if not wanted:
             continue
@@ -323,7 +314,10 @@ async def replace_review_requests(
             set_={"requested_at": stmt.excluded.requested_at, "removed_at": None},
             where=stored.removed_at.is_not(None),
         )
-        await db.execute(stmt)
+        # Only the rows inserted or revived come back.
+        rows = await db.fetch_all(stmt.returning(stored.user_id))
+        opened.update(r["user_id"] for r in rows if r["user_id"] is not None)
+    return opened
 
 
 # A pull request as GitHub shows it ------------------------------------------------------
@@ -335,6 +329,9 @@ class StoredPullRequest(NamedTuple):
     applied: bool
     # github_id -> users.id of everyone the pull request and its `reviews` name.
     user_ids: dict[int, int]
+    # users.id of those whose review this call requested: a request new, revived, or
+    # made again while open (its time moved). What a real-time notification follows.
+    new_requests: frozenset[int] = frozenset()
 
 
 async def store_pull_request(
@@ -369,9 +366,10 @@ async def store_pull_request(
     pr_id, applied = await upsert_pull_request(db, project_id, author_id, pr)
     at = pr.updated_at
     if not applied:
-        if requested is not None:
-            await bump_review_request(db, pr_id, at, **_target(requested, ids))
-        return StoredPullRequest(pr_id, False, ids)
+        if requested is None:
+            return StoredPullRequest(pr_id, False, ids)
+        moved = await bump_review_request(db, pr_id, at, **_target(requested, ids))
+        return StoredPullRequest(pr_id, False, ids, _requested_user(requested, ids, moved))
     wanted = {ids[r.github_id] for r in pr.requested_reviewers}
     teams = set(pr.requested_teams)
     for reviewer, add in ((requested, True), (withdrawn, False)):
@@ -380,11 +378,20 @@ async def store_pull_request(
         group: set[Any] = teams if isinstance(reviewer, Team) else wanted
         value = reviewer.slug if isinstance(reviewer, Team) else ids[reviewer.github_id]
         (group.add if add else group.discard)(value)
-    await replace_review_requests(db, pr_id, wanted, teams, at)
+    opened = await replace_review_requests(db, pr_id, wanted, teams, at)
     if requested is not None:
         # A re-request while the old request is still open starts the wait anew.
-        await bump_review_request(db, pr_id, at, **_target(requested, ids))
-    return StoredPullRequest(pr_id, True, ids)
+        moved = await bump_review_request(db, pr_id, at, **_target(requested, ids))
+        opened |= _requested_user(requested, ids, moved)
+    return StoredPullRequest(pr_id, True, ids, frozenset(opened))
+
+
+def _requested_user(
+    reviewer: GitHubUser | Team, user_ids: Mapping[int, int], moved: bool
+) -> frozenset[int]:
+    if not moved or isinstance(reviewer, Team):
+        return frozenset()
+    return frozenset({user_ids[reviewer.github_id]})
 
 
 def _target(reviewer: GitHubUser | Team, user_ids: Mapping[int, int]) -> dict[str, Any]:
