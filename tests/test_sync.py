@@ -174,6 +174,33 @@ def test_closed_pr_added_review_and_removed_request_are_all_found(
     ]
 
 
+def test_a_renamed_repository_is_followed_by_its_id(client, auth, run, state, github, clock):
+    """GitHub answers a moved repository's old name with a 301: the project follows it."""
+    repo = add_docker(github, clock)
+    project = create(client, auth, DOCKER)
+    sync(run, state)
+    github.move(repo, "docker-archive", "cli-legacy")
+    repo.add_pull(4, "erin", clock.advance(minutes=1))
+    clock.advance(minutes=15)
+    github.reset_calls()
+
+    prs, reviews = sync(run, state)
+
+    assert (prs.projects, prs.failed, prs.counts.added) == (1, 0, 1)
+    assert (reviews.projects, reviews.failed, reviews.counts.checked) == (1, 0, 1)
+    shown = client.get(f"/v1/projects/{project['id']}").json()
+    assert (shown["repo_owner"], shown["repo_name"], shown["name"]) == (
+        "docker-archive",
+        "cli-legacy",
+        "The Docker CLI",
+    )
+    assert details(client, 4)["author"] == "erin"
+    # One 301, one look-up by id; then the new name, by both fetchers.
+    assert [c.status for c in github.calls_to(r"^/repos/docker/cli/")] == [301]
+    assert len(github.calls_to(rf"^/repositories/{repo.id}$")) == 1
+    assert len(github.calls_to(r"^/repos/docker-archive/cli-legacy/pulls$")) >= 2
+
+
 def test_a_project_without_the_app_is_skipped_and_says_so(
     client, auth, run, state, github, clock
 ) -> None:
@@ -539,3 +566,20 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
             await watcher.close()
 
     assert run(race) == 0  # stored again, nothing new; above all, no DeadlockDetectedError
+
+
+def test_a_move_is_read_from_the_301_where_the_project_has_no_github_id() -> None:
+    from http import HTTPStatus
+
+    from gidgethub import RedirectionException
+
+    from bot.jobs.moved import moved_repository_id
+
+    def answer(status: int, location: str) -> RedirectionException:
+        return RedirectionException(HTTPStatus(status), headers={"location": location})
+
+    moved = answer(301, f"{BASE_URL}/repositories/42/pulls?state=open")
+    assert moved_repository_id({"github_id": None}, moved) == 42
+    assert moved_repository_id({"github_id": 7}, moved) == 7  # the id we know wins
+    assert moved_repository_id({"github_id": 7}, answer(302, moved.headers["location"])) is None
+    assert moved_repository_id({"github_id": None}, answer(301, "https://elsewhere/x")) is None
