@@ -1,8 +1,9 @@
 """Who may read: READ_ACCESS, bearer tokens, and people signed in with GitHub.
 
 One middleware decides, for `GET /` and every `GET /v1/…`, who is reading and what
-they may see, before any route runs; the routes only pass `visible_to(request)` to
-their queries (bot/store/visibility.py). Under `public` everyone sees everything.
+they may see, before any route runs (and before the ETag, which depends on it); a read
+route declares `auth=READ` and gets that `Reader` as `auth=`, whose `visible` it passes
+to its queries (bot/store/visibility.py). Under `public` everyone sees everything.
 Otherwise a bearer token from API_TOKENS or READ_TOKENS sees everything (always
 accepted, whatever READ_ACCESS), a wrong one is 403; a person signed in with GitHub
 (whenever the App's OAuth client is configured) sees the repositories GitHub says
@@ -24,8 +25,15 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.api.auth import token_matches
+from bot.api.declare import BEARER_SCHEME, Answer, Auth, Header, error
 from bot.api.errors import error_response
-from bot.api.sessions import SESSION_COOKIE, Session, clear_cookie, open_session, sealer
+from bot.api.sessions import (
+    SESSION_COOKIE,
+    Session,
+    clear_cookie,
+    open_session,
+    sealer,
+)
 from bot.api.sessions import secure_cookies as secure
 from bot.github.oauth import GitHubRefused, GitHubUnreachable, accessible_repositories
 from bot.settings import Settings
@@ -63,6 +71,33 @@ def reader_of(request: Request) -> Reader:
 
 def visible_to(request: Request) -> Visible:
     return reader_of(request).visible
+
+
+# Declared by every `GET /v1/…`: who may read, and the conditional-read headers.
+READ = Auth(
+    "bearer",
+    BEARER_SCHEME,
+    [
+        Answer(304, "Unchanged since the ETag sent in If-None-Match; no body."),
+        error(401, "No session and no bearer token, while READ_ACCESS is github or token."),
+        error(403, "A bearer token in neither API_TOKENS nor READ_TOKENS."),
+        error(502, "GitHub did not say which repositories the signed-in person may see."),
+    ],
+    reader_of,
+    also={
+        "session": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": SESSION_COOKIE,
+            "description": "Set by signing in with GitHub at /login.",
+        }
+    },
+    optional=True,
+    request_headers={
+        "If-None-Match": Header("The ETag of an earlier answer: 304 while it is current.")
+    },
+    answer_headers={"ETag": Header("Strong; send it back in If-None-Match.")},
+)
 
 
 class RepositoryCache:

@@ -12,14 +12,15 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from html import escape
+from typing import Annotated
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
 
-from bot.api.errors import ApiError, NotFound
-from bot.api.params import invalid_query
+from bot.api.declare import Answer, Api, error
+from bot.api.errors import ApiError, NotFound, ValidationError
+from bot.api.models import Query
 from bot.api.sessions import (
     SESSION_COOKIE,
     SESSION_SECONDS,
@@ -44,7 +45,9 @@ from bot.github.oauth import (
 
 log = logging.getLogger(__name__)
 
+api = Api("sign-in")
 CALLBACK_PATH = "/oauth/callback"
+HTML = "text/html"
 
 
 def redirect_uri(request: Request) -> str:
@@ -58,6 +61,10 @@ def safe_next(value: str | None) -> str:
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         return "/"
     return value
+
+
+def _require_client(request: Request) -> None:
+    _sealer(request)
 
 
 def _sealer(request: Request) -> Sealer:
@@ -83,22 +90,56 @@ def start_signin(request: Request, next_path: str) -> Response:
     return answer
 
 
-async def login(request: Request) -> Response:
-    return start_signin(request, request.query_params.get("next", "/"))
+class LoginQuery(Query):
+    next: Annotated[
+        str | None, Field(description="A path of this service to return to afterwards.")
+    ] = None
 
 
-async def callback(request: Request) -> Response:
+NO_CLIENT = error(404, "No GitHub OAuth client (GITHUB_CLIENT_ID) is configured.")
+
+
+@api.get(
+    "/login",
+    summary="Sign in with GitHub: a 302 to GitHub's authorize page",
+    query=LoginQuery,
+    guard=_require_client,
+    answers=[Answer(302, "To GitHub, the sign-in's state in a sealed cookie."), NO_CLIENT],
+)
+async def login(request: Request, query: LoginQuery) -> Response:
+    return start_signin(request, query.next or "/")
+
+
+class OAuthCallbackQuery(Query):
+    code: Annotated[str | None, Field(description="GitHub's one-time code.")] = None
+    state: Annotated[str | None, Field(description="The value /login sent.")] = None
+    error: Annotated[str | None, Field(description="Why GitHub did not sign you in.")] = None
+
+
+@api.get(
+    CALLBACK_PATH,
+    summary="GitHub's redirect after sign-in: sets the session cookie",
+    query=OAuthCallbackQuery,
+    guard=_require_client,
+    answers=[
+        Answer(302, "Signed in; back to where the sign-in started."),
+        error(400, "A missing code or state."),
+        error(403, "A state that is not this browser's, or a sign-in GitHub refused."),
+        NO_CLIENT,
+        error(502, "GitHub did not answer."),
+    ],
+)
+async def callback(request: Request, query: OAuthCallbackQuery) -> Response:
     state = request.app.state
     settings = state.settings
     seal = _sealer(request)
-    if request.query_params.get("error"):  # the person declined, say
-        raise ApiError(403, f"GitHub did not sign you in: {request.query_params['error'][:100]}")
-    code = request.query_params.get("code", "")
-    given = request.query_params.get("state", "")
+    if query.error:  # the person declined, say
+        raise ApiError(403, f"GitHub did not sign you in: {query.error[:100]}")
+    code, given = query.code or "", query.state or ""
     if not code or not given:
-        raise invalid_query(
-            {k: "is required" for k, v in (("code", code), ("state", given)) if not v}
-        )
+        missing = {k: "is required" for k, v in (("code", code), ("state", given)) if not v}
+        detail = "invalid query: " + "; ".join(f"{k}: {v}" for k, v in missing.items())
+        raise ValidationError(missing, detail=detail)
     now = state.clock().timestamp()
     kept = seal.open(request.cookies.get(STATE_COOKIE, ""), STATE_SECONDS, now) or {}
     expected = kept.get("state")
@@ -127,6 +168,10 @@ async def callback(request: Request) -> Response:
     return answer
 
 
+SIGNED_OUT = Answer(200, "A page saying so; the session cookie is removed.", media=(HTML,))
+
+
+@api.post("/logout", summary="Sign out", answers=[SIGNED_OUT])
 async def logout(request: Request) -> Response:
     settings = request.app.state.settings
     seal = sealer(settings)
@@ -137,14 +182,12 @@ async def logout(request: Request) -> Response:
             request.app.state.repositories.forget(session.github_id)
     answer = HTMLResponse(
         "<!doctype html><meta charset=utf-8><title>Signed out</title>"
-        f'<p>You are signed out of Reviewer. <a href="{escape("/login")}">Sign in again</a></p>'
+        '<p>You are signed out of Reviewer. <a href="/login">Sign in again</a></p>'
     )
     clear_cookie(answer, SESSION_COOKIE, secure_cookies(settings, request.url.scheme))
     return answer
 
 
-routes = [
-    Route("/login", login, methods=["GET"]),
-    Route(CALLBACK_PATH, callback, methods=["GET"]),
-    Route("/logout", logout, methods=["GET", "POST"]),
-]
+@api.get("/logout", summary="Sign out (a link)", answers=[SIGNED_OUT])
+async def logout_link(request: Request) -> Response:
+    return await logout(request)
