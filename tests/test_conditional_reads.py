@@ -292,3 +292,20 @@ def test_a_bump_that_fails_after_its_commit_is_paid_before_the_next_read(
     run(patch_while_the_sequence_is_away)
     answer = client.get(url, headers={"If-None-Match": tag})
     assert (answer.status_code, answer.json()["metadata"]) == (200, {"k": 1})
+
+
+def test_the_description_says_so_for_every_read(client: TestClient) -> None:
+    spec = client.get("/docs.json").json()
+    reads = {p: ops["get"] for p, ops in spec["paths"].items() if p.startswith("/v1/")}
+    assert len(reads) >= 8
+    for path, op in reads.items():
+        assert op["security"] == [{"bearer": []}, {"session": []}, {}], path
+        assert {"304", "401", "403"} <= set(op["responses"]), path
+        assert "ETag" in op["responses"]["200"]["headers"], path
+        assert any(p["name"] == "If-None-Match" and p["in"] == "header" for p in op["parameters"])
+    session = spec["components"]["securitySchemes"]["session"]
+    assert (session["type"], session["in"], session["name"]) == (
+        "apiKey",
+        "cookie",
+        "reviewer_session",
+    )
