@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +25,7 @@ from tests.factories import (
     add_user,
     at,
 )
-from tests.fake_github import BASE_URL, CLIENT_ID, CLIENT_SECRET, Clock, FakeGitHub
+from tests.fake_github import BASE_URL, CLIENT_ID, CLIENT_SECRET, Clock, FakeGitHub, Fault
 
 READ_TOKEN = "read-only-token"
 GITHUB_MODE = {
@@ -386,3 +387,17 @@ def test_token_mode_wants_a_token_and_public_mode_nothing(
         assert client.app.state.settings.read_access == "public"  # type: ignore[attr-defined]
         assert client.get("/v1/projects").status_code == 200
         assert client.get("/v1/projects", headers={"Authorization": "Bearer x"}).status_code == 200
+
+
+def test_github_failing_is_a_502_and_keeps_the_session(
+    client: TestClient, run, db, github: FakeGitHub
+) -> None:
+    world(run, db, github)
+    ann = as_person(sign_in(client, github, "ann"))
+    for status in (502, 403):  # GitHub down, or a rate limit: not a reason to sign in again
+        github.faults.append(Fault("GET", re.compile(r"^/user/installations$"), status))
+        response = client.get("/v1/projects", headers=ann)
+        assert response.status_code == 502
+        assert response.json()["detail"].startswith("cannot tell which repositories you may see")
+        assert "set-cookie" not in response.headers
+    assert client.get("/v1/projects", headers=ann).status_code == 200

@@ -35,6 +35,7 @@ from bot.api.sessions import (
     sealer,
 )
 from bot.api.sessions import secure_cookies as secure
+from bot.api.signin import start_signin
 from bot.github.oauth import GitHubRefused, GitHubUnreachable, accessible_repositories
 from bot.settings import Settings
 from bot.store.visibility import EVERYTHING, Visible
@@ -162,7 +163,7 @@ async def who_reads(request: Request) -> Reader | Response:
         try:
             visible = await state.repositories.visible(settings, session)
         except GitHubRefused as exc:
-            if exc.status not in (401, 403):
+            if exc.status != 401:  # a rate limit, say: not a reason to sign in again
                 return _github_failed(str(exc))
             # The person revoked the App's authorisation, or GitHub ended the token.
             state.repositories.forget(session.github_id)
@@ -171,8 +172,6 @@ async def who_reads(request: Request) -> Reader | Response:
         else:
             return Reader(f"github:{session.login}", visible)
     if seal is not None and request.url.path == "/":
-        from bot.api.signin import start_signin
-
         answer = start_signin(request, next_path=_here(request))
     else:
         detail = "sign in with GitHub at /login, or send a bearer token"

@@ -84,13 +84,16 @@ async def accessible_repositories(settings: Settings, token: str) -> list[tuple[
     """(id, full_name) of every repository of the App's installations the person can access."""
     repos: list[tuple[int, str]] = []
     api = settings.github_api_url
-    async for installation in _paged(f"{api}/user/installations", "installations", token):
-        async for repo in _paged(
-            f"{api}/user/installations/{int(installation['id'])}/repositories",
-            "repositories",
-            token,
-        ):
-            repos.append((int(repo["id"]), str(repo["full_name"])))
+    try:
+        async for installation in _paged(f"{api}/user/installations", "installations", token):
+            async for repo in _paged(
+                f"{api}/user/installations/{int(installation['id'])}/repositories",
+                "repositories",
+                token,
+            ):
+                repos.append((int(repo["id"]), str(repo["full_name"])))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise GitHubUnreachable(f"GitHub's answer is malformed ({type(exc).__name__})") from None
     return repos
 
 
