@@ -401,3 +401,22 @@ def test_github_failing_is_a_502_and_keeps_the_session(
         assert response.json()["detail"].startswith("cannot tell which repositories you may see")
         assert "set-cookie" not in response.headers
     assert client.get("/v1/projects", headers=ann).status_code == 200
+
+
+def test_a_person_s_reads_run_as_many_statements_as_a_token_s(
+    client: TestClient, run, db, github: FakeGitHub
+) -> None:
+    ids = world(run, db, github)
+    ann = as_person(sign_in(client, github, "ann"))
+    token = {"Authorization": f"Bearer {READ_TOKEN}"}
+    for url in ("/v1/users", f"/v1/users/{ids['bob']}?details=true", "/v1/releases"):
+        counts = []
+        for who in (token, ann):
+            client.get(url, headers=who)  # GitHub asked once, before counting
+            before = db.query_count
+            tag = client.get(url, headers=who).headers["etag"]
+            counts.append(db.query_count - before)
+            before = db.query_count
+            assert client.get(url, headers={**who, "If-None-Match": tag}).status_code == 304
+            counts.append(db.query_count - before)
+        assert counts[0] == counts[2] and counts[1] == counts[3] == 1, (url, counts)
