@@ -60,7 +60,7 @@ def test_statement_counts_do_not_grow_with_rows(client: TestClient, run, db, cou
     assert len(client.get("/v1/pull_requests?per_page=1000").json()) == count
 
 
-@pytest.mark.parametrize("count", [10, 1000])
+@pytest.mark.parametrize("count", [1000])
 def test_an_unchanged_answer_reads_the_data_version_only(
     client: TestClient, run, db, count
 ) -> None:
