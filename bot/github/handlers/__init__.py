@@ -1,7 +1,8 @@
 """Webhook handlers, one module per event family; `router` routes a delivery to them.
 
 Every handler is `async def handler(event, db, now)` and runs inside the delivery's
-transaction.
+transaction. It reads the payload once into its delivery shape (`bot.github.parse`,
+`bot.github.shapes`) and hands the shapes to the store; nothing else reads the JSON.
 """
 
 from __future__ import annotations
