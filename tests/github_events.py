@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from bot.api.resources import iso
+from bot.store.clock import iso
 from tests.webhook_client import payload
 
 
