@@ -44,6 +44,13 @@ class Settings:
     review_sync_minutes: int = 15
     reminder_cron: str = "30 15 * * *"
     timezone: str = "UTC"
+    reminder_min_idle_hours: float = 0
+    # Minutes from midnight, start and end (end up to 1440), in each person's own zone.
+    reminder_working_hours: tuple[int, int] = (540, 1080)
+    # ISO weekdays, 1 = Monday .. 7 = Sunday.
+    reminder_working_days: frozenset[int] = frozenset({1, 2, 3, 4, 5})
+    reminder_ignore_labels: frozenset[str] = frozenset()  # lower case
+    reminder_escalate_days: int | None = None
     scheduler: bool = True
     smtp_url: str | None = field(default=None, repr=False)
     smtp_from: str | None = None
@@ -129,6 +136,54 @@ def _cron(raw: str) -> str:
     except ValueError as exc:
         raise ConfigError("REMINDER_CRON", str(exc)) from None
     return raw
+
+
+def _working_hours(raw: str) -> tuple[int, int]:
+    """`HH:MM-HH:MM` as minutes from midnight; the end may be 24:00."""
+    problem = f"expected HH:MM-HH:MM, e.g. 09:00-18:00, got {raw!r}"
+    start_text, dash, end_text = raw.partition("-")
+    if not dash:
+        raise ConfigError("REMINDER_WORKING_HOURS", problem)
+    minutes = []
+    for text in (start_text, end_text):
+        hours, colon, mins = text.strip().partition(":")
+        if not (colon and hours.isascii() and hours.isdigit() and mins.isascii()):
+            raise ConfigError("REMINDER_WORKING_HOURS", problem)
+        if not (mins.isdigit() and len(mins) == 2 and int(mins) < 60):
+            raise ConfigError("REMINDER_WORKING_HOURS", problem)
+        minutes.append(int(hours) * 60 + int(mins))
+    start, end = minutes
+    if start >= 1440 or end > 1440:
+        raise ConfigError("REMINDER_WORKING_HOURS", f"a day ends at 24:00, got {raw!r}")
+    if start >= end:
+        raise ConfigError("REMINDER_WORKING_HOURS", f"the start must come before the end: {raw!r}")
+    return start, end
+
+
+def _working_days(raw: str) -> frozenset[int]:
+    """A crontab day-of-week field (0 or 7 Sunday) as ISO weekdays (1 Monday .. 7 Sunday)."""
+    from bot.jobs.cron import crontab_days
+
+    try:
+        names = crontab_days(raw.replace(" ", ""))
+    except ValueError as exc:
+        raise ConfigError("REMINDER_WORKING_DAYS", str(exc)) from None
+    iso = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    if names == "*":
+        return frozenset(range(1, 8))
+    return frozenset(iso.index(name) + 1 for name in names.split(","))
+
+
+def _hours(name: str, raw: str | None, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number of hours, got {raw!r}") from None
+    if not (0 <= value <= HOURS_IN_A_YEAR):  # also refuses nan and inf
+        raise ConfigError(name, f"must be between 0 and {HOURS_IN_A_YEAR}, got {raw}")
+    return value
 
 
 def _private_key(env: Mapping[str, str | None]) -> str | None:
@@ -245,6 +300,19 @@ def load_settings(
         ),
         reminder_cron=_cron(get("REMINDER_CRON") or "30 15 * * *"),
         timezone=timezone,
+        reminder_min_idle_hours=_hours(
+            "REMINDER_MIN_IDLE_HOURS", get("REMINDER_MIN_IDLE_HOURS"), 0
+        ),
+        reminder_working_hours=_working_hours(get("REMINDER_WORKING_HOURS") or "09:00-18:00"),
+        reminder_working_days=_working_days(get("REMINDER_WORKING_DAYS") or "1-5"),
+        reminder_ignore_labels=frozenset(
+            label.strip().lower()
+            for label in (get("REMINDER_IGNORE_LABELS") or "").split(",")
+            if label.strip()
+        ),
+        reminder_escalate_days=_int(
+            "REMINDER_ESCALATE_DAYS", get("REMINDER_ESCALATE_DAYS"), None, minimum=1, maximum=365
+        ),
         scheduler=scheduler_raw in ("on", "true", "1"),
         smtp_url=smtp_url,
         smtp_from=get("SMTP_FROM"),
