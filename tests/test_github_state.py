@@ -176,10 +176,11 @@ def test_store_pull_request_follows_the_snapshot_and_the_event(run, db) -> None:
     async def go():
         project = await add_project(db)
         count = db.query_count
-        _, applied, _ = await gs.store_pull_request(
+        stored = await gs.store_pull_request(
             db, project, payload("pull_request/review_requested")["pull_request"], T0
         )
         statements = db.query_count - count
+        made = [(user, when) for user, when in stored.made_requests]
         open_before = await db.fetch_all(
             review_requests.select().where(review_requests.c.removed_at.is_(None))
         )
@@ -189,8 +190,10 @@ def test_store_pull_request_follows_the_snapshot_and_the_event(run, db) -> None:
         open_after = await db.fetch_all(
             review_requests.select().where(review_requests.c.removed_at.is_(None))
         )
-        return applied, statements, open_before, open_after
+        return stored.applied, made, statements, open_before, open_after
 
-    applied, statements, before, after = run(go)
+    applied, made, statements, before, after = run(go)
     assert applied and len(before) == 1 and after == []
+    # The store says which user requests it made: the one now open.
+    assert made == [(before[0]["user_id"], before[0]["requested_at"])]
     assert statements <= 5

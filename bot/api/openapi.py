@@ -144,6 +144,20 @@ SCHEMAS: dict[str, Any] = {
             "metadata": {
                 "type": "object",
                 "description": "Merged into the stored metadata; a key set to null is removed.",
+                "properties": {
+                    "timezone": {
+                        "type": ["string", "null"],
+                        "description": "IANA time zone of the person's reminders",
+                    },
+                    "snooze_until": {
+                        "type": ["string", "null"],
+                        "description": "ISO 8601 date or time; reminders are held until then",
+                    },
+                    "realtime": {
+                        "type": ["boolean", "null"],
+                        "description": "a DM the moment a review is requested of them",
+                    },
+                },
             }
         },
     },

@@ -11,6 +11,7 @@ from bot.api.errors import NotFound, ValidationError
 from bot.api.paging import page_of, paging_headers
 from bot.api.params import json_object, path_id, query_bool, reject_unknown
 from bot.api.resources import pull_request_json, user_json
+from bot.reminders.people import metadata_errors
 from bot.store import users as store
 
 
@@ -48,6 +49,10 @@ async def update_user(request: Request) -> Response:
         raise ValidationError({"metadata": "is required and must be an object"})
     if not all(isinstance(key, str) and key for key in metadata):
         raise ValidationError({"metadata": "keys must be non-empty strings"})
+    # The reminders' keys (timezone, snooze_until, realtime) must mean something.
+    errors = metadata_errors(metadata)
+    if errors:
+        raise ValidationError(errors)
     if not await store.update_metadata(request.app.state.db, user_id, metadata):
         raise NotFound("user")
     return Response(status_code=204)

@@ -20,6 +20,7 @@ from bot.github.client import ReviewerAPI
 from bot.jobs.cycle import Progress, run_cycle
 from bot.jobs.pull_requests import adopt_repository, open_pulls
 from bot.jobs.summary import Counts, Summary
+from bot.reminders import realtime
 from bot.store import github_state, sync_state
 
 NAME = "ReviewFetcher"
@@ -63,6 +64,7 @@ async def store(state: Any, project: dict, pr: dict, reviews: list[dict]) -> int
             stored.id,
             [(stored.user_ids[a["github_id"]], row) for a, row in rows if a is not None],
         )
+    await realtime.announce(state, realtime.made_requests([stored]))  # after the commit
     return sum(
         row["github_id"] in written
         and before.get(row["github_id"]) != (row["state"], row["submitted_at"])

@@ -210,6 +210,13 @@ async def upsert_reviews(
 
 # Review requests -----------------------------------------------------------------------
 
+# A review request of a user just made (or made again): (users.id, requested_at).
+MadeRequest = tuple[int, datetime]
+
+
+def _made(rows: Iterable[Mapping[str, Any]]) -> list[MadeRequest]:
+    return [(r["user_id"], r["requested_at"]) for r in rows if r["user_id"] is not None]
+
 
 def _request_target(user_id: int | None, team_slug: str | None) -> tuple[str, Any]:
     if (user_id is None) == (team_slug is None):
@@ -224,10 +231,13 @@ async def _update_open_request(
     team_slug: str | None,
     condition: sa.ColumnElement[bool],
     **values: Any,
-) -> None:
-    """Set `values` on the open request of that user or team, if `condition` holds."""
+) -> list[MadeRequest]:
+    """Set `values` on the open request of that user or team, if `condition` holds.
+
+    Returns the user requests changed, as (users.id, requested_at).
+    """
     column, value = _request_target(user_id, team_slug)
-    await db.execute(
+    rows = await db.fetch_all(
         review_requests.update()
         .where(
             review_requests.c.pull_request_id == pr_id,
@@ -236,7 +246,9 @@ async def _update_open_request(
             condition,
         )
         .values(**values)
+        .returning(review_requests.c.user_id, review_requests.c.requested_at)
     )
+    return _made(rows)
 
 
 async def add_review_request(
@@ -291,27 +303,28 @@ async def bump_review_request(
     *,
     user_id: int | None = None,
     team_slug: str | None = None,
-) -> None:
-    """Move an open request's time forward to `at`; nothing else.
+) -> list[MadeRequest]:
+    """Move an open request's time forward to `at`; nothing else. Returns it if moved.
 
     For a request event older than the stored pull request: its snapshot is stale,
     but the request at `at` happened, and a still-open request has waited since then
     at the latest (a review between an earlier request and `at` does not end it).
     """
-    await _update_open_request(
+    return await _update_open_request(
         db, pr_id, user_id, team_slug, review_requests.c.requested_at < at, requested_at=at
     )
 
 
 async def replace_review_requests(
     db: Database, pr_id: int, user_ids: Iterable[int], team_slugs: Iterable[str], now: datetime
-) -> None:
+) -> list[MadeRequest]:
     """Make the open review requests of a pull request exactly these users and teams.
 
     Requests still wanted keep their time; new or revived ones get `now`; the others are
     withdrawn at `now`. A request withdrawn earlier has its `removed_at` moved up to `now`
     too: it is the latest time it is known not to be wanted, so an older request event
-    arriving late cannot revive it. At most three statements.
+    arriving late cannot revive it. At most three statements. Returns the user requests
+    made or revived.
     """
     wanted_users = sorted(set(user_ids))
     wanted_teams = sorted(set(team_slugs))
@@ -328,6 +341,7 @@ async def replace_review_requests(
         )
         .values(removed_at=now)
     )
+    made: list[MadeRequest] = []
     for column, wanted in (("user_id", wanted_users), ("team_slug", wanted_teams)):
         if not wanted:
             continue
@@ -341,8 +355,9 @@ async def replace_review_requests(
             index_elements=[stored.pull_request_id, stored[column]],
             set_={"requested_at": stmt.excluded.requested_at, "removed_at": None},
             where=stored.removed_at.is_not(None),
-        )
-        await db.execute(stmt)
+        ).returning(stored.user_id, stored.requested_at)
+        made += _made(await db.fetch_all(stmt))
+    return made
 
 
 # A pull request as GitHub shows it ------------------------------------------------------
@@ -354,6 +369,8 @@ class StoredPullRequest(NamedTuple):
     applied: bool
     # github_id -> users.id of everyone the pull request and `people` name.
     user_ids: dict[int, int]
+    # The user review requests this call made or made again, for real-time DMs.
+    made_requests: tuple[MadeRequest, ...] = ()
 
 
 async def store_pull_request(
@@ -393,9 +410,12 @@ async def store_pull_request(
         db, project_id, ids[author["github_id"]] if author else None, row
     )
     if not applied:
+        made: list[MadeRequest] = []
         if requested is not None:
-            await bump_review_request(db, pr_id, row["updated_at"], **_target(requested, ids))
-        return StoredPullRequest(pr_id, False, ids)
+            made = await bump_review_request(
+                db, pr_id, row["updated_at"], **_target(requested, ids)
+            )
+        return StoredPullRequest(pr_id, False, ids, tuple(made))
     wanted = {ids[r["github_id"]] for r in reviewers}
     for obj, add in ((requested, True), (withdrawn, False)):
         if obj is None:
@@ -405,11 +425,11 @@ async def store_pull_request(
         value = target.get("team_slug", target.get("user_id"))
         (group.add if add else group.discard)(value)
     at = row["updated_at"]
-    await replace_review_requests(db, pr_id, wanted, teams, at)
+    made = await replace_review_requests(db, pr_id, wanted, teams, at)
     if requested is not None:
         # A re-request while the old request is still open starts the wait anew.
-        await bump_review_request(db, pr_id, at, **_target(requested, ids))
-    return StoredPullRequest(pr_id, True, ids)
+        made += await bump_review_request(db, pr_id, at, **_target(requested, ids))
+    return StoredPullRequest(pr_id, True, ids, tuple(made))
 
 
 def _target(obj: Mapping[str, Any], user_ids: Mapping[int, int]) -> dict[str, Any]:

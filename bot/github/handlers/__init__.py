@@ -1,7 +1,8 @@
 """Webhook handlers, one module per event family; `router` routes a delivery to them.
 
 Every handler is `async def handler(event, db, now)` and runs inside the delivery's
-transaction.
+transaction. What it returns (the store's `StoredPullRequest`, say) the webhook route
+uses after the commit (real-time DMs of the review requests it made).
 """
 
 from __future__ import annotations

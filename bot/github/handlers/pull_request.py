@@ -31,19 +31,23 @@ CHANGES = (
 )
 
 
-async def pull_request_changed(event: Event, db: Database, now: datetime) -> None:
+async def pull_request_changed(
+    event: Event, db: Database, now: datetime
+) -> github_state.StoredPullRequest:
     project = await project_of(db, event.data, now)
     pr = mapping.part(event.data, "pull_request")
-    await github_state.store_pull_request(db, project["id"], pr, now)
+    return await github_state.store_pull_request(db, project["id"], pr, now)
 
 
-async def review_request_changed(event: Event, db: Database, now: datetime) -> None:
+async def review_request_changed(
+    event: Event, db: Database, now: datetime
+) -> github_state.StoredPullRequest:
     """`review_requested`/`review_request_removed`: a user or a team, named by the event."""
     data = event.data
     project = await project_of(db, data, now)
     target = data.get("requested_team") or mapping.part(data, "requested_reviewer")
     added = data["action"] == "review_requested"
-    await github_state.store_pull_request(
+    return await github_state.store_pull_request(
         db,
         project["id"],
         mapping.part(data, "pull_request"),

@@ -15,7 +15,9 @@ from bot.store.database import Database
 router = Router()
 
 
-async def review_changed(event: Event, db: Database, now: datetime) -> None:
+async def review_changed(
+    event: Event, db: Database, now: datetime
+) -> github_state.StoredPullRequest:
     """`submitted`, `edited`, `dismissed`: store the review unless ours is newer.
 
     The payload's `pull_request` is stored first (it may be the first we hear of it,
@@ -33,6 +35,7 @@ async def review_changed(event: Event, db: Database, now: datetime) -> None:
         db, project["id"], mapping.part(data, "pull_request"), now, people=[author]
     )
     await github_state.upsert_reviews(db, stored.id, [(stored.user_ids[author["github_id"]], row)])
+    return stored
 
 
 for _action in ("submitted", "edited", "dismissed"):
