@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,15 +46,20 @@ class WorkingTime:
         return day.isoweekday() in self.days
 
     def interval(self, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-        """The instants a working day `day` starts and ends at, in `zone`."""
+        """The instants (in UTC) a working day `day` starts and ends at, in `zone`."""
         return _at(day, self.start, zone), _at(day, self.end, zone)
 
 
 def _at(day: date, minutes: int, zone: ZoneInfo) -> datetime:
-    """The instant of wall time `minutes` after midnight of `day` in `zone` (1440: next day)."""
+    """The instant of wall time `minutes` after midnight of `day` in `zone` (1440: next day).
+
+    In UTC: Python compares and subtracts two datetimes of one tzinfo by their wall
+    times, which would make a day of a daylight-saving change 24 hours long.
+    """
     if minutes >= DAY_MINUTES:
         day, minutes = day + timedelta(days=1), minutes - DAY_MINUTES
-    return datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=zone)
+    wall = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=zone)
+    return wall.astimezone(UTC)
 
 
 def local_date(moment: datetime, zone: ZoneInfo) -> date:
@@ -63,6 +68,7 @@ def local_date(moment: datetime, zone: ZoneInfo) -> date:
 
 def is_working_time(moment: datetime, zone: ZoneInfo, work: WorkingTime) -> bool:
     """Whether `moment` falls inside a working day's hours in `zone`."""
+    moment = moment.astimezone(UTC)
     day = local_date(moment, zone)
     # With hours ending at 24:00 the previous day's interval ends at this midnight: check it.
     for candidate in (day, day - timedelta(days=1)):
@@ -101,14 +107,15 @@ def working_seconds(
     `at_most` stops counting once reached (a request idle for years is not walked day by
     day when all that is asked is whether it passed a threshold).
     """
-    total = 0.0
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end <= start:
-        return total
+        return 0.0
+    total = timedelta(0)  # exact: summing float seconds drifts
     for begin, finish in _working_intervals(start, end, zone, work):
-        total += (finish - begin).total_seconds()
-        if at_most is not None and total >= at_most:
+        total += finish - begin
+        if at_most is not None and total.total_seconds() >= at_most:
             return at_most
-    return total
+    return total.total_seconds()
 
 
 def next_working_morning(moment: datetime, zone: ZoneInfo, work: WorkingTime) -> datetime:
