@@ -190,7 +190,8 @@ async def user_by_slack_id(db: Database, slack_id: str) -> dict[str, Any] | None
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = await db.fetch_all(
         users.select()
-        .where(users.c.metadata.like(pattern, escape="\\"))
+        # Text, not JSONObject: the pattern must not be JSON-encoded as a value would be.
+        .where(sa.type_coerce(users.c.metadata, sa.Text).like(pattern, escape="\\"))
         .order_by(users.c.id)
         .limit(50)
     )
