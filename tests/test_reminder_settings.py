@@ -37,9 +37,7 @@ def test_values(tmp_path) -> None:
     assert load(tmp_path, REMINDER_WORKING_DAYS="mon-fri").reminder_working_days == frozenset(
         {1, 2, 3, 4, 5}
     )
-    assert load(tmp_path, REMINDER_WORKING_DAYS="*").reminder_working_days == frozenset(
-        range(1, 8)
-    )
+    assert load(tmp_path, REMINDER_WORKING_DAYS="*").reminder_working_days == frozenset(range(1, 8))
 
 
 @pytest.mark.parametrize(
