@@ -451,6 +451,13 @@ def test_the_app_home_shows_the_queue_and_refreshes_on_each_open(service, fake_s
     unknown = json.dumps(open_home("U9"))
     assert "does not know your GitHub account" in unknown and "U9" in unknown
 
+    # Known by the email of their Slack profile: shown their queue, their slack_id kept.
+    dana = app.call(add_user, db, "dana", metadata={"email": "Dana@Example.com"})
+    app.call(add_request, db, alices, dana, THURSDAY)
+    fake_slack.set_profile("U7", profile={"email": "dana@example.com"})
+    assert "Alice's change" in json.dumps(open_home("U7"))
+    assert app.user(dana)["metadata"] == {"email": "Dana@Example.com", "slack_id": "U7"}
+
 
 def test_without_slack_no_realtime_dm_is_tried(make_settings) -> None:
     with TestClient(create_app(make_settings())) as client:

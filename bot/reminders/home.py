@@ -22,6 +22,7 @@ from bot.reminders.zones import zone_of
 from bot.slack.messages import escape, waited
 from bot.store import reminders as store
 from bot.store.tables import users
+from bot.store.users import update_metadata
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +136,28 @@ def status_line(metadata: dict[str, Any], zone: PersonZone, now: datetime) -> st
     return f"Your reminders come once a working day. Time zone: {zone}."
 
 
+async def find_user(state: State, client: AsyncWebClient, slack_id: str) -> dict[str, Any] | None:
+    """Our user for a Slack user: by `metadata.slack_id`, else by the email of their Slack
+    profile matching `metadata.email` (then their `slack_id` is kept)."""
+    user = await store.user_by_slack_id(state.db, slack_id)
+    if user is not None:
+        return user
+    try:
+        answer = await client.users_info(user=slack_id)
+    except Exception as exc:  # SlackApiError or the network: they stay unknown this time
+        log.info("no Slack profile for the App Home", extra={"error": repr(exc)})
+        return None
+    email = ((answer.get("user") or {}).get("profile") or {}).get("email")
+    user = await store.user_by_email(state.db, email) if isinstance(email, str) else None
+    if user is not None:
+        await update_metadata(state.db, user["id"], {"slack_id": slack_id})
+        log.info("stored the Slack id of the App Home's visitor", extra={"login": user["username"]})
+    return user
+
+
 async def publish_home(state: State, client: AsyncWebClient, slack_id: str) -> None:
     """Publish the Home tab of the Slack user `slack_id`."""
-    user = await store.user_by_slack_id(state.db, slack_id)
+    user = await find_user(state, client, slack_id)
     if user is None:
         await client.views_publish(user_id=slack_id, view=unknown_view(slack_id))
         return

@@ -183,19 +183,42 @@ async def release_notice(
 # App Home ------------------------------------------------------------------------------
 
 
-async def user_by_slack_id(db: Database, slack_id: str) -> dict[str, Any] | None:
-    """The user whose `metadata.slack_id` is `slack_id` (the lowest id if several)."""
+def _containing(text: str) -> str:
+    """A LIKE pattern (escape character `\\`) matching values that contain `text`."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def _users_whose_metadata_holds(
+    db: Database, value: str, *, ignoring_case: bool = False
+) -> list[dict[str, Any]]:
+    """Users whose metadata text holds the JSON string `value` (to be checked by the caller)."""
     # Metadata is JSON text (sorted keys, no spaces): a LIKE narrows, Python decides.
-    needle = json.dumps(slack_id)
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = await db.fetch_all(
+    # Text, not JSONObject: the pattern must not be JSON-encoded as a value would be.
+    text: Any = sa.type_coerce(users.c.metadata, sa.Text)
+    needle = json.dumps(value)
+    if ignoring_case:
+        text, needle = sa.func.lower(text), needle.lower()
+    return await db.fetch_all(
         users.select()
-        # Text, not JSONObject: the pattern must not be JSON-encoded as a value would be.
-        .where(sa.type_coerce(users.c.metadata, sa.Text).like(pattern, escape="\\"))
+        .where(text.like(_containing(needle), escape="\\"))
         .order_by(users.c.id)
         .limit(50)
     )
-    for row in rows:
+
+
+async def user_by_slack_id(db: Database, slack_id: str) -> dict[str, Any] | None:
+    """The user whose `metadata.slack_id` is `slack_id` (the lowest id if several)."""
+    for row in await _users_whose_metadata_holds(db, slack_id):
         if metadata_slack_id(row["metadata"]) == slack_id:
+            return row
+    return None
+
+
+async def user_by_email(db: Database, email: str) -> dict[str, Any] | None:
+    """The user whose `metadata.email` is `email`, ignoring case (the lowest id if several)."""
+    wanted = email.strip().lower()
+    for row in await _users_whose_metadata_holds(db, wanted, ignoring_case=True):
+        found = (row["metadata"] or {}).get("email")
+        if isinstance(found, str) and found.strip().lower() == wanted:
             return row
     return None
