@@ -100,7 +100,9 @@ async def apply_delivery(
         return 200, "duplicate", []
     if event.event == "ping":
         return 200, "pong", []
-    return ((200, "applied") if handlers else (202, "ignored")) + (results,)
+    if not handlers:
+        return 202, "ignored", []
+    return 200, "applied", results
 
 
 async def record_failure(
