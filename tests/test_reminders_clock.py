@@ -25,7 +25,14 @@ from bot.slack.messages import SNOOZE_ACTION
 from bot.store.tables import escalations, realtime_notices
 from tests.conftest import API_TOKEN
 from tests.factories import add_project, add_pull_request, add_request, add_user
-from tests.github_events import AUTHOR, HUBOT, OCTOCAT, PullRequest, pull_request_event
+from tests.github_events import (
+    AUTHOR,
+    HUBOT,
+    OCTOCAT,
+    PullRequest,
+    github_user,
+    pull_request_event,
+)
 from tests.slack_signing import app_home_opened, button_click
 from tests.webhook_client import deliver
 
@@ -352,6 +359,22 @@ def test_a_realtime_dm_goes_once_per_review_request(service, fake_slack) -> None
         github_id=AUTHOR["id"],
         metadata={"realtime": True, "slack_id": "UAUTHOR"},
     )
+    mona, lisa = github_user("mona", 77), github_user("lisa", 78)
+    app.call(
+        add_user,
+        db,
+        "mona",
+        github_id=mona["id"],
+        metadata={"realtime": True, "slack_id": "UMONA", "reminders": False},
+    )
+    app.call(
+        add_user,
+        db,
+        "lisa",
+        github_id=lisa["id"],
+        metadata={"realtime": "true", "email": "lisa@x.io"},
+    )
+    fake_slack.add_user("lisa@x.io", "ULISA")
     app.at(THURSDAY)
     opened = PullRequest(901, 7, THURSDAY, title="Add a realtime test")
     requested = opened.but(updated_at=THURSDAY + timedelta(minutes=1), reviewers=(OCTOCAT,))
@@ -381,16 +404,17 @@ def test_a_realtime_dm_goes_once_per_review_request(service, fake_slack) -> None
     assert app.call(realtime.announce, app.state, again) == 0
     assert len(dms(fake_slack)) == 1
 
-    # A re-request is a new request; a snoozed reviewer and the author hear nothing.
+    # A re-request is a new request; a snoozed reviewer, one opted out and the author hear
+    # nothing; one known by email is found on Slack.
     rerequested = edited.but(
-        updated_at=THURSDAY + timedelta(minutes=3), reviewers=(OCTOCAT, HUBOT, AUTHOR)
+        updated_at=THURSDAY + timedelta(minutes=3), reviewers=(OCTOCAT, HUBOT, AUTHOR, mona, lisa)
     )
     deliver(
         app.client,
         "pull_request",
         pull_request_event("review_requested", rerequested, requested_reviewer=OCTOCAT),
     )
-    assert [target for target, _ in dms(fake_slack)] == ["UOCT", "UOCT"]
+    assert sorted(target for target, _ in dms(fake_slack)) == ["ULISA", "UOCT", "UOCT"]
 
 
 def test_slack_down_does_not_fail_the_webhook_and_keeps_no_notice(service, fake_slack) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.datastructures import State
 
-from bot.jobs.reminders import ignored, request_from_row
+from bot.jobs.reminders import Reviewer, find_slack_id, ignored, request_from_row
 from bot.reminders.people import opted_out, snoozed_until, wants_realtime
 from bot.reminders.zones import zone_of
 from bot.slack.identity import metadata_slack_id
@@ -68,9 +68,13 @@ async def _announce(state: State, made: list[Made]) -> int:
             continue  # never about their own pull request
         if ignored(row["labels"], settings.reminder_ignore_labels):
             continue
-        slack_id = metadata_slack_id(metadata)
         zone = await zone_of(metadata, settings.timezone, getattr(state, "slack_zones", None))
-        if slack_id is None or snoozed_until(metadata, zone.zone, now) is not None:
+        if snoozed_until(metadata, zone.zone, now) is not None:
+            continue
+        slack_id = metadata_slack_id(metadata) or await find_slack_id(
+            state.slack, db, Reviewer(row["user_id"], row["username"], metadata), remember=True
+        )
+        if slack_id is None:
             continue
         if not await store.claim_notice(db, *key, now):
             continue
