@@ -17,12 +17,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.datastructures import State
 
-from bot.jobs.cron import crontab_trigger
 from bot.logs import log_context
 from bot.reminders import escalation
 from bot.reminders.people import PersonZone, opted_out, snoozed_until
@@ -44,11 +42,6 @@ from bot.store.database import Database
 from bot.store.users import update_metadata
 
 log = logging.getLogger(__name__)
-
-
-def reminder_trigger(settings: Settings) -> CronTrigger:
-    """REMINDER_CRON read in TIMEZONE: the team's own time (escalations go out then)."""
-    return crontab_trigger(settings.reminder_cron, settings.timezone)
 
 
 def local_day(now: datetime, timezone: str) -> str:
