@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from starlette.datastructures import State
@@ -28,17 +27,18 @@ from bot.store import reminders as store
 
 log = logging.getLogger(__name__)
 
-# (pull request id, users.id, requested_at) of a review request just made.
-Made = tuple[int, int, datetime]
+# (pull request id, users.id) of a review request just made (or made again).
+Made = tuple[int, int]
 
 
 def made_requests(results: Iterable[Any]) -> list[Made]:
-    """The requests the store made, from what handlers or fetchers got back from it."""
-    made: list[Made] = []
-    for result in results:
-        for user_id, requested_at in getattr(result, "made_requests", ()):
-            made.append((result.id, user_id, requested_at))
-    return made
+    """The requests the store made (its `StoredPullRequest.new_requests`), from what the
+    handlers or fetchers got back from it."""
+    return [
+        (result.id, user_id)
+        for result in results
+        for user_id in sorted(getattr(result, "new_requests", ()))
+    ]
 
 
 async def announce(state: State, made: Iterable[Made]) -> int:
@@ -56,13 +56,12 @@ async def _announce(state: State, made: list[Made]) -> int:
     if not made or getattr(state, "slack", None) is None:
         return 0
     db, settings, now = state.db, state.settings, state.clock()
-    wanted = set(made)
-    rows = await store.requests_to_announce(db, {(pr, user) for pr, user, _ in made})
     sent = 0
-    for row in rows:
+    # The request as stored now: its time is part of its identity (a re-request moves it).
+    for row in await store.requests_to_announce(db, made):
         key = (row["pull_request_id"], row["user_id"], row["requested_at"])
         metadata = row["metadata"] if isinstance(row["metadata"], dict) else {}
-        if key not in wanted or not wants_realtime(metadata) or opted_out(metadata):
+        if not wants_realtime(metadata) or opted_out(metadata):
             continue
         if row["author_id"] == row["user_id"]:
             continue  # never about their own pull request
