@@ -5,7 +5,8 @@ delivery, a fetcher's pull request), with the requests the store says it made. E
 request (pull request, reviewer, time requested) is claimed in `realtime_notices`
 before its DM goes, so a redelivery, the next poll or a second process never sends it
 again; a DM that fails gives its claim back. Never for the reviewer's own pull request,
-nor while they are snoozed or opted out, nor for drafts or ignored labels. Never raises:
+nor while they are snoozed or opted out, nor for drafts or ignored labels, nor for a
+request older than a day (the first poll of a repository). Never raises:
 Slack being down must not fail the delivery that triggered it.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from starlette.datastructures import State
@@ -29,6 +31,10 @@ log = logging.getLogger(__name__)
 
 # (pull request id, users.id) of a review request just made (or made again).
 Made = tuple[int, int]
+
+# Older requests are news to nobody: the first poll of a newly added repository finds
+# its old requests "new" and stays quiet about them (the daily reminder has them).
+FRESH = timedelta(days=1)
 
 
 def made_requests(results: Iterable[Any]) -> list[Made]:
@@ -62,6 +68,8 @@ async def _announce(state: State, made: list[Made]) -> int:
         key = (row["pull_request_id"], row["user_id"], row["requested_at"])
         metadata = row["metadata"] if isinstance(row["metadata"], dict) else {}
         if not wants_realtime(metadata) or opted_out(metadata):
+            continue
+        if row["requested_at"] < now - FRESH:
             continue
         if row["author_id"] == row["user_id"]:
             continue  # never about their own pull request
