@@ -275,7 +275,9 @@ class Settings(BaseSettings):
         ge=0,
         le=MINUTES_IN_A_YEAR,
     )
-    reminder_cron: str = setting("30 15 * * *", "IdlersReminder schedule, crontab syntax")
+    reminder_cron: str = setting(
+        "30 15 * * *", "time of each person's daily reminder, crontab syntax, in their own zone"
+    )
     timezone: str = setting("UTC", "time zone of `REMINDER_CRON`, and of people without one")
     reminder_min_idle_hours: float = setting(
         0.0,

@@ -202,11 +202,61 @@ reminders = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    # The local day (in TIMEZONE) the reminder belongs to, as YYYY-MM-DD.
+    # The person's local day (in their own time zone) the reminder belongs to, YYYY-MM-DD.
     sa.Column("day", sa.String(10), nullable=False),
     sa.Column("target", sa.String(64), nullable=False),
     sa.Column("sent_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("user_id", "day", name="uq_reminders_user_day"),
+)
+
+# One real-time DM per review request: a request is its pull request, reviewer and time
+# (a re-request moves the time and is a new request). Claimed before sending.
+realtime_notices = sa.Table(
+    "realtime_notices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "pull_request_id",
+        sa.Integer,
+        sa.ForeignKey("pull_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint(
+        "pull_request_id", "user_id", "requested_at", name="uq_realtime_notices_request"
+    ),
+)
+
+# A request idle REMINDER_ESCALATE_DAYS working days, named in SLACK_CHANNEL once per day
+# (the team's day, in TIMEZONE).
+escalations = sa.Table(
+    "escalations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "pull_request_id",
+        sa.Integer,
+        sa.ForeignKey("pull_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("pull_request_id", "user_id", "day", name="uq_escalations_request_day"),
 )
 
 ALL_TABLES = tuple(metadata.sorted_tables)

@@ -3,6 +3,8 @@
 Every handler is `async def handler(event, db, now)` and runs inside the delivery's
 transaction. It reads the payload once into its delivery shape (`bot.github.parse`,
 `bot.github.shapes`) and hands the shapes to the store; nothing else reads the JSON.
+What it returns (the store's `StoredPullRequest`, say) the webhook route uses after the
+commit (real-time DMs of the review requests it made).
 """
 
 from __future__ import annotations
