@@ -11,7 +11,19 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from bot.api import approval, docs, health, projects, pull_requests, releases, setup, users
+from bot.api import (
+    approval,
+    dashboard,
+    docs,
+    health,
+    projects,
+    pull_requests,
+    queue,
+    releases,
+    setup,
+    stats,
+    users,
+)
 from bot.api.errors import EXCEPTION_HANDLERS
 from bot.api.middleware import RequestLogMiddleware
 from bot.github import webhooks
@@ -87,11 +99,14 @@ ROUTES: list[BaseRoute] = [
     *projects.routes,
     *users.routes,
     *pull_requests.routes,
+    *queue.routes,
+    *stats.routes,
     *releases.routes,
     *approval.routes,
     *slack_events.routes,
     *setup.routes,
     *webhooks.routes,
+    *dashboard.routes,
 ]
 
 MIDDLEWARE = [Middleware(RequestLogMiddleware)]

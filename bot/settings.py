@@ -51,6 +51,12 @@ class Settings:
     release_token_ttl_hours: int = 72
     log_level: str = "INFO"
     sentry_dsn: str | None = field(default=None, repr=False)
+    reminder_min_idle_hours: float = 0
+    # Minutes from local midnight, start and end (end up to 1440).
+    reminder_working_hours: tuple[int, int] = (540, 1080)
+    # ISO weekdays, 1 = Monday .. 7 = Sunday.
+    reminder_working_days: frozenset[int] = frozenset({1, 2, 3, 4, 5})
+    reminder_ignore_labels: frozenset[str] = frozenset()
 
     @property
     def github_app_configured(self) -> bool:
@@ -129,6 +135,63 @@ def _cron(raw: str) -> str:
     except ValueError as exc:
         raise ConfigError("REMINDER_CRON", str(exc)) from None
     return raw
+
+
+def _float(name: str, raw: str | None, default: float, maximum: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number, got {raw!r}") from None
+    if not 0 <= value <= maximum:  # also refuses nan
+        raise ConfigError(name, f"must be between 0 and {maximum:g}, got {raw}")
+    return value
+
+
+def _clock_minutes(text: str) -> int | None:
+    """ "09:30" -> 570; "24:00" -> 1440; None when malformed."""
+    hours, sep, minutes = text.strip().partition(":")
+    if not sep or not (hours.isascii() and hours.isdigit() and minutes.isascii()):
+        return None
+    if len(minutes) != 2 or not minutes.isdigit() or len(hours) > 2:
+        return None
+    value = int(hours) * 60 + int(minutes)
+    return value if int(minutes) < 60 and value <= 1440 else None
+
+
+def _working_hours(raw: str | None) -> tuple[int, int]:
+    if raw is None:
+        return (540, 1080)
+    start_text, sep, end_text = raw.partition("-")
+    start, end = _clock_minutes(start_text), _clock_minutes(end_text)
+    if not sep or start is None or end is None or start >= end or start == 1440:
+        raise ConfigError(
+            "REMINDER_WORKING_HOURS", f"expected HH:MM-HH:MM, start before end, got {raw!r}"
+        )
+    return (start, end)
+
+
+def _working_days(raw: str | None) -> frozenset[int]:
+    """Crontab day-of-week numbers ("1-5", "0,6", "*"; 0 and 7 are Sunday) as ISO weekdays."""
+    if raw is None:
+        return frozenset({1, 2, 3, 4, 5})
+    problem = f"expected crontab day numbers 0-7 like 1-5 or 1,3,5, got {raw!r}"
+    days: set[int] = set()
+    for part in raw.split(","):
+        part = part.strip()
+        if part == "*":
+            days.update(range(1, 8))
+            continue
+        low, sep, high = part.partition("-")
+        bounds = [low, high] if sep else [low]
+        if not all(b.isascii() and b.isdigit() and len(b) == 1 for b in bounds):
+            raise ConfigError("REMINDER_WORKING_DAYS", problem)
+        first, last = int(bounds[0]), int(bounds[-1])
+        if last > 7 or first > last:
+            raise ConfigError("REMINDER_WORKING_DAYS", problem)
+        days.update(7 if d == 0 else d for d in range(first, last + 1))
+    return frozenset(days)
 
 
 def _private_key(env: Mapping[str, str | None]) -> str | None:
@@ -260,4 +323,14 @@ def load_settings(
         ),
         log_level=level,
         sentry_dsn=sentry_dsn,
+        reminder_min_idle_hours=_float(
+            "REMINDER_MIN_IDLE_HOURS", get("REMINDER_MIN_IDLE_HOURS"), 0, HOURS_IN_A_YEAR
+        ),
+        reminder_working_hours=_working_hours(get("REMINDER_WORKING_HOURS")),
+        reminder_working_days=_working_days(get("REMINDER_WORKING_DAYS")),
+        reminder_ignore_labels=frozenset(
+            label.strip().lower()
+            for label in (get("REMINDER_IGNORE_LABELS") or "").split(",")
+            if label.strip()
+        ),
     )

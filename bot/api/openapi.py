@@ -192,6 +192,126 @@ SCHEMAS: dict[str, Any] = {
             },
         ]
     },
+    "Waiting": {
+        "type": "object",
+        "description": "A review request still waiting: on a person (`login`) or a team.",
+        "required": ["user_id", "login", "team", "requested_at", "waiting_hours", "idle"],
+        "properties": {
+            "user_id": {"type": ["integer", "null"]},
+            "login": {"type": ["string", "null"]},
+            "team": {"type": ["string", "null"], "description": "A team's slug."},
+            "requested_at": {"type": "string", "format": "date-time"},
+            "waiting_hours": {
+                "type": "number",
+                "description": "Working hours since the request, in the reviewer's time zone.",
+            },
+            "idle": {
+                "type": "boolean",
+                "description": "Reminders would nudge about it: no draft, no ignored label, "
+                "REMINDER_MIN_IDLE_HOURS reached.",
+            },
+        },
+    },
+    "QueueItem": {
+        "allOf": [
+            ref("PullRequest"),
+            {
+                "type": "object",
+                "required": ["project", "repository", "author", "waiting_on"],
+                "properties": {
+                    "project": {"type": "string"},
+                    "repository": {"type": "string", "example": "docker/cli"},
+                    "author": {"type": ["string", "null"]},
+                    "waiting_on": {**array_of("Waiting"), "description": "Oldest first."},
+                },
+            },
+        ]
+    },
+    "Hours": {"type": ["number", "null"], "description": "Working hours; null without data."},
+    "Stats": {
+        "type": "object",
+        "required": [
+            "days",
+            "since",
+            "until",
+            "working_hours",
+            "time_to_first_review",
+            "reviewers",
+        ],
+        "properties": {
+            "days": {"type": "integer"},
+            "since": {"type": "string", "format": "date-time"},
+            "until": {"type": "string", "format": "date-time"},
+            "working_hours": {
+                "type": "object",
+                "required": ["start", "end", "days", "timezone"],
+                "properties": {
+                    "start": {"type": "string", "example": "09:00"},
+                    "end": {"type": "string", "example": "18:00"},
+                    "days": {
+                        "type": "array",
+                        "items": {"type": "integer", "minimum": 1, "maximum": 7},
+                        "description": "ISO weekdays, 1 = Monday.",
+                    },
+                    "timezone": {"type": "string"},
+                },
+            },
+            "time_to_first_review": {
+                "type": "object",
+                "description": "From opening to the first review by someone other than the "
+                "author, for pull requests first reviewed in the period.",
+                "required": ["reviewed", "median_hours", "p90_hours", "projects"],
+                "properties": {
+                    "reviewed": {"type": "integer"},
+                    "median_hours": ref("Hours"),
+                    "p90_hours": ref("Hours"),
+                    "projects": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": [
+                                "project_id",
+                                "name",
+                                "repository",
+                                "reviewed",
+                                "median_hours",
+                                "p90_hours",
+                            ],
+                            "properties": {
+                                "project_id": {"type": "integer"},
+                                "name": {"type": "string"},
+                                "repository": {"type": "string"},
+                                "reviewed": {"type": "integer"},
+                                "median_hours": ref("Hours"),
+                                "p90_hours": ref("Hours"),
+                            },
+                        },
+                    },
+                },
+            },
+            "reviewers": {
+                "type": "array",
+                "description": "Open requests per person, most first.",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "user_id",
+                        "login",
+                        "open_requests",
+                        "oldest_requested_at",
+                        "longest_waiting_hours",
+                    ],
+                    "properties": {
+                        "user_id": {"type": "integer"},
+                        "login": {"type": "string"},
+                        "open_requests": {"type": "integer"},
+                        "oldest_requested_at": {"type": "string", "format": "date-time"},
+                        "longest_waiting_hours": ref("Hours"),
+                    },
+                },
+            },
+        },
+    },
     "NewRelease": {
         "type": "object",
         "required": ["ReleaseName", "ReleaseId", "TeamProject"],
@@ -435,6 +555,39 @@ PATHS: dict[str, Any] = {
             tag="pull requests",
         )
     },
+    "/v1/queue": {
+        "get": operation(
+            "Open pull requests, each with who it waits on and for how long",
+            {
+                "200": paged("QueueItem", "Open pull requests of active projects, by id."),
+                "400": BAD_REQUEST,
+            },
+            parameters=[
+                *PAGING,
+                param("project_id", "query", {"type": "integer"}, "Only this project's."),
+                param(
+                    "reviewer_id", "query", {"type": "integer"}, "Only those waiting on this user."
+                ),
+                param("author_id", "query", {"type": "integer"}, "Only this author's."),
+            ],
+            tag="pull requests",
+        )
+    },
+    "/v1/stats": {
+        "get": operation(
+            "Time to first review per project, and open requests per reviewer",
+            {"200": body(ref("Stats")), "400": BAD_REQUEST},
+            parameters=[
+                param(
+                    "days",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 365, "default": 30},
+                    "The period, in days up to now.",
+                )
+            ],
+            tag="pull requests",
+        )
+    },
     "/github/webhooks": {
         "post": operation(
             "Receive a GitHub App webhook delivery (signed with X-Hub-Signature-256)",
@@ -588,6 +741,13 @@ PATHS: dict[str, Any] = {
             "Where GitHub sends you after installing the App (app.yml's setup_url)",
             {"200": {"description": "A page saying what happens next."}},
             tag="install",
+        )
+    },
+    "/": {
+        "get": operation(
+            "The team dashboard (a page drawn from the read API)",
+            {"200": {"description": "HTML."}},
+            tag="dashboard",
         )
     },
     "/healthz": {

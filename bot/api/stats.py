@@ -1,0 +1,119 @@
+"""GET /v1/stats?days=N: time to first review per project, open requests per reviewer.
+
+Time to first review runs from a pull request's opening to its first review by someone
+other than its author, for pull requests first reviewed in the last N days; it is
+counted in working hours (REMINDER_WORKING_HOURS on REMINDER_WORKING_DAYS, in TIMEZONE),
+so a weekend does not make a team look slow. Percentiles are computed here from one
+query's rows: one per pull request reviewed in the period.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.api.params import query_int
+from bot.api.resources import iso
+from bot.store import queue as store
+from bot.worktime import WorkingWeek, person_zone, working_hours, working_week, zone_named
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 365
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0-100) by linear interpolation between ranks; None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def hours(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def project_stats(project: dict, waits: Sequence[float]) -> dict[str, Any]:
+    return {
+        "project_id": project["id"],
+        "name": project["name"],
+        "repository": f"{project['repo_owner']}/{project['repo_name']}",
+        "reviewed": len(waits),
+        "median_hours": hours(percentile(waits, 50)),
+        "p90_hours": hours(percentile(waits, 90)),
+    }
+
+
+def week_json(week: WorkingWeek, timezone: str) -> dict[str, Any]:
+    def clock(minutes: int) -> str:
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    return {
+        "start": clock(week.start),
+        "end": clock(week.end),
+        "days": sorted(week.days),
+        "timezone": timezone,
+    }
+
+
+async def get_stats(request: Request) -> JSONResponse:
+    state = request.app.state
+    settings = state.settings
+    days = query_int(request, "days", default=DEFAULT_DAYS, maximum=MAX_DAYS)
+    assert days is not None
+    now = state.clock()
+    since = now - timedelta(days=days)
+    week = working_week(settings)
+    team_zone = zone_named(settings.timezone, "UTC")
+
+    waits: dict[int, list[float]] = defaultdict(list)
+    for row in await store.first_reviews(state.db, since):
+        waits[row["project_id"]].append(
+            working_hours(row["created_at"], row["first_review_at"], team_zone, week)
+        )
+    projects = await store.active_projects(state.db)
+    everything = [w for project_waits in waits.values() for w in project_waits]
+    reviewers = [
+        {
+            "user_id": row["user_id"],
+            "login": row["username"],
+            "open_requests": row["open_requests"],
+            "oldest_requested_at": iso(row["oldest_requested_at"]),
+            "longest_waiting_hours": hours(
+                working_hours(
+                    row["oldest_requested_at"],
+                    now,
+                    person_zone(row["metadata"], settings.timezone),
+                    week,
+                )
+            ),
+        }
+        for row in await store.open_requests_per_reviewer(state.db)
+    ]
+    return JSONResponse(
+        {
+            "days": days,
+            "since": iso(since),
+            "until": iso(now),
+            "working_hours": week_json(week, settings.timezone),
+            "time_to_first_review": {
+                "reviewed": len(everything),
+                "median_hours": hours(percentile(everything, 50)),
+                "p90_hours": hours(percentile(everything, 90)),
+                "projects": [project_stats(p, waits.get(p["id"], [])) for p in projects],
+            },
+            "reviewers": reviewers,
+        }
+    )
+
+
+routes = [Route("/v1/stats", get_stats, methods=["GET"])]

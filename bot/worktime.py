@@ -1,0 +1,93 @@
+"""Working time: how many working hours lie between two instants, for a person's week.
+
+Pure functions. Working hours are counted on the local wall clock of a time zone: a
+window of 09:00-18:00 is nine hours every working day, the days a clock changes too
+(the change happens at night, outside any usual window; with 00:00-24:00 such a day
+counts 24 hours, not 23 or 25).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class WorkingWeek:
+    """Working hours (minutes from local midnight, `end` up to 1440) on ISO weekdays."""
+
+    start: int = 9 * 60
+    end: int = 18 * 60
+    days: frozenset[int] = frozenset({1, 2, 3, 4, 5})
+
+    @property
+    def minutes_per_day(self) -> int:
+        return max(0, self.end - self.start)
+
+    @property
+    def minutes_per_week(self) -> int:
+        return self.minutes_per_day * len(self.days)
+
+
+def _day_overlap(day: date, lo: datetime, hi: datetime, week: WorkingWeek) -> float:
+    """Working minutes of local `day` inside the naive local interval [lo, hi]."""
+    if day.isoweekday() not in week.days or week.minutes_per_day == 0:
+        return 0.0
+    midnight = datetime.combine(day, time())
+    opens = midnight + timedelta(minutes=week.start)
+    closes = midnight + timedelta(minutes=week.end)
+    overlap = (min(hi, closes) - max(lo, opens)).total_seconds() / 60
+    return max(0.0, overlap)
+
+
+def working_minutes(start: datetime, end: datetime, zone: ZoneInfo, week: WorkingWeek) -> float:
+    """Working minutes between two aware instants, on the wall clock of `zone`.
+
+    0 when `end` is not after `start`. The whole weeks between are counted at once, so
+    a request a year old costs as little as one an hour old.
+    """
+    if end <= start:
+        return 0.0
+    lo = start.astimezone(zone).replace(tzinfo=None)
+    hi = end.astimezone(zone).replace(tzinfo=None)
+    first, last = lo.date(), hi.date()
+    span = (last - first).days
+    if span < 14:
+        return sum(_day_overlap(first + timedelta(d), lo, hi, week) for d in range(span + 1))
+    # Days first+1 .. first+7*weeks lie wholly inside (lo, hi): whole weeks.
+    weeks = (span - 1) // 7
+    total = _day_overlap(first, lo, hi, week) + weeks * week.minutes_per_week
+    rest = range(7 * weeks + 1, span + 1)
+    return total + sum(_day_overlap(first + timedelta(d), lo, hi, week) for d in rest)
+
+
+def working_hours(start: datetime, end: datetime, zone: ZoneInfo, week: WorkingWeek) -> float:
+    """Working hours between two aware instants, rounded to the minute."""
+    return round(working_minutes(start, end, zone, week)) / 60
+
+
+def zone_named(name: Any, fallback: str) -> ZoneInfo:
+    """The time zone called `name` (an IANA name), else `fallback`'s."""
+    if isinstance(name, str) and name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, or a path
+            pass
+    return ZoneInfo(fallback)
+
+
+def person_zone(metadata: Mapping[str, Any] | None, fallback: str) -> ZoneInfo:
+    """A person's time zone: `metadata.timezone`, else `fallback` (TIMEZONE)."""
+    return zone_named((metadata or {}).get("timezone"), fallback)
+
+
+def working_week(settings: Settings) -> WorkingWeek:
+    """The week REMINDER_WORKING_HOURS and REMINDER_WORKING_DAYS describe."""
+    start, end = settings.reminder_working_hours
+    return WorkingWeek(start, end, frozenset(settings.reminder_working_days))
