@@ -72,6 +72,43 @@ def working_hours(start: datetime, end: datetime, zone: ZoneInfo, week: WorkingW
     return round(working_minutes(start, end, zone, week)) / 60
 
 
+def add_working_minutes(
+    start: datetime, minutes: float, zone: ZoneInfo, week: WorkingWeek
+) -> datetime | None:
+    """The instant `minutes` working minutes after `start`; None if the week has none.
+
+    The inverse of `working_minutes`: the first instant `t` at which
+    `working_minutes(start, t, zone, week)` reaches `minutes`.
+    """
+    if minutes <= 0:
+        return start
+    if week.minutes_per_week == 0:
+        return None
+    lo = start.astimezone(zone).replace(tzinfo=None)
+    remaining = minutes
+    day = lo.date()
+    first = True
+    while True:
+        if not first and remaining > week.minutes_per_week:
+            # Whole weeks at once, keeping some minutes for the loop to place.
+            weeks = int(remaining // week.minutes_per_week)
+            if remaining == weeks * week.minutes_per_week:
+                weeks -= 1
+            day += timedelta(weeks=weeks)
+            remaining -= weeks * week.minutes_per_week
+        if day.isoweekday() in week.days:
+            midnight = datetime.combine(day, time())
+            opens = max(lo, midnight + timedelta(minutes=week.start))
+            closes = midnight + timedelta(minutes=week.end)
+            available = max(0.0, (closes - opens).total_seconds() / 60)
+            if remaining <= available:
+                local = opens + timedelta(minutes=remaining)
+                return local.replace(tzinfo=zone).astimezone(start.tzinfo)
+            remaining -= available
+        day += timedelta(days=1)
+        first = False
+
+
 def zone_named(name: Any, fallback: str) -> ZoneInfo:
     """The time zone called `name` (an IANA name), else `fallback`'s."""
     if isinstance(name, str) and name:

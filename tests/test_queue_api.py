@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.testclient import TestClient
 
+from bot.api.queue import wait_of
 from bot.app import create_app
 from bot.store.tables import projects, review_requests
+from bot.worktime import WorkingWeek
 from tests.factories import (
     T0,
     add_project,
@@ -147,3 +150,23 @@ def test_the_queue_answers_as_described(queue_client: TestClient) -> None:
     assert call("GET", "/v1/queue").status_code == 200
     assert call("GET", "/v1/queue?reviewer_id=1&per_page=1").status_code == 200
     assert call("GET", "/v1/queue?project_id=nope").status_code == 400
+
+
+def test_a_wait_says_when_its_figures_next_change() -> None:
+    utc, office = ZoneInfo("UTC"), WorkingWeek()
+    wednesday_noon = NOW
+    fresh = wait_of(NOW - timedelta(minutes=3), NOW, utc, office, 4, ignored=False)
+    assert (fresh.hours, fresh.idle) == (0.0, False)
+    assert fresh.changes_at == wednesday_noon + timedelta(minutes=3)  # 0.1 h reached
+    afternoon = NOW + timedelta(hours=3)
+    almost_idle = wait_of(
+        afternoon - timedelta(hours=3, minutes=59, seconds=30), afternoon, utc, office, 4, False
+    )
+    # 3.9 h shown; idle at 4 h, half a minute from now, before the next tenth.
+    assert (almost_idle.hours, almost_idle.idle) == (3.9, False)
+    assert almost_idle.changes_at == afternoon + timedelta(seconds=30)
+    saturday = NOW + timedelta(days=3)
+    weekend = wait_of(NOW - timedelta(hours=2), saturday, utc, office, 0, ignored=True)
+    # Wednesday 10:00 to Saturday: 8 + 9 + 9 = 26 h, and nothing moves until Monday 09:06.
+    assert (weekend.hours, weekend.idle) == (26.0, False)
+    assert weekend.changes_at == saturday + timedelta(days=2, hours=-3, minutes=6)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.testclient import TestClient
 
-from bot.api.stats import percentile
+from bot.api.stats import percentile, period
 from bot.app import create_app
 from tests.factories import T0, add_project, add_pull_request, add_request, add_review, add_user
 from tests.test_openapi_answers import Described
@@ -70,8 +71,7 @@ def test_time_to_first_review_per_project(stats_client: TestClient) -> None:
     assert response.status_code == 200, response.text
     stats = response.json()
     assert stats["days"] == 30
-    assert stats["until"] == "2026-02-02T09:00:00Z"
-    assert stats["since"] == "2026-01-03T09:00:00Z"
+    assert stats["since"] == "2026-01-04T00:00:00Z"  # today and the 29 days before
     assert stats["working_hours"] == {
         "start": "09:00",
         "end": "18:00",
@@ -97,7 +97,7 @@ def test_time_to_first_review_per_project(stats_client: TestClient) -> None:
 def test_a_shorter_period_and_an_empty_project(stats_client: TestClient) -> None:
     run_on(stats_client, seed, stats_client.app.state.db)  # type: ignore[attr-defined]
     stats = stats_client.get("/v1/stats?days=2").json()
-    assert stats["days"] == 2
+    assert (stats["days"], stats["since"]) == (2, "2026-02-01T00:00:00Z")
     by_name = {p["name"]: p for p in stats["time_to_first_review"]["projects"]}
     assert by_name["docker/cli"] == {
         **by_name["docker/cli"],
@@ -117,14 +117,12 @@ def test_open_requests_per_reviewer(stats_client: TestClient) -> None:
             "login": "bob",
             "open_requests": 2,
             "oldest_requested_at": "2026-01-05T09:00:00Z",
-            "longest_waiting_hours": 180.0,  # four weeks of 45 working hours
         },
         {
             "user_id": ids["ann"],
             "login": "ann",
             "open_requests": 1,
             "oldest_requested_at": "2026-01-30T09:00:00Z",
-            "longest_waiting_hours": 9.0,  # Friday 09:00 to Monday 09:00
         },
     ]
 
@@ -158,3 +156,9 @@ def test_the_stats_answer_as_described(stats_client: TestClient) -> None:
 def test_percentile(values, q, expected) -> None:
     result = percentile(values, q)
     assert result == pytest.approx(expected) if expected is not None else result is None
+
+
+def test_the_period_runs_from_midnight_in_the_teams_time_zone() -> None:
+    since, moves_on = period(NOW, 30, ZoneInfo("Europe/Paris"))  # 10:00 in Paris
+    assert since == datetime(2026, 1, 3, 23, 0, tzinfo=UTC)  # 4 January, 00:00 in Paris
+    assert moves_on == datetime(2026, 2, 2, 23, 0, tzinfo=UTC)  # tomorrow, 00:00 in Paris

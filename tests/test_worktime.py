@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bot.settings import ConfigError, load_settings
 from bot.worktime import (
     WorkingWeek,
+    add_working_minutes,
     person_zone,
     working_hours,
     working_minutes,
@@ -150,3 +151,37 @@ def test_malformed_working_week_settings_name_the_setting(tmp_path, name, value)
     with pytest.raises(ConfigError) as caught:
         load(tmp_path, **{name: value})
     assert caught.value.setting == name
+
+
+def test_adding_working_minutes_skips_nights_and_weekends() -> None:
+    friday_five_pm = MONDAY + timedelta(days=4, hours=17)
+    assert add_working_minutes(friday_five_pm, 30, UTC_ZONE, OFFICE) == friday_five_pm + timedelta(
+        minutes=30
+    )
+    # One hour left on Friday, the second one on Monday from 09:00.
+    assert add_working_minutes(friday_five_pm, 120, UTC_ZONE, OFFICE) == MONDAY + timedelta(
+        days=7, hours=10
+    )
+    # Exactly a week of work from Monday 09:00 ends on Friday at 18:00.
+    monday_nine = MONDAY + timedelta(hours=9)
+    assert add_working_minutes(monday_nine, 45 * 60, UTC_ZONE, OFFICE) == MONDAY + timedelta(
+        days=4, hours=18
+    )
+    assert add_working_minutes(monday_nine, 60, UTC_ZONE, WorkingWeek(days=frozenset())) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    week=weeks.filter(lambda w: w.minutes_per_week > 0),
+    start=st.integers(0, 60 * 24 * 30),
+    minutes=st.integers(1, 60 * 24 * 60),
+    zone=st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata"]),
+)
+def test_adding_minutes_is_the_inverse_of_counting_them(week, start, minutes, zone) -> None:
+    begin = MONDAY + timedelta(minutes=start)
+    tz = ZoneInfo(zone)
+    end = add_working_minutes(begin, minutes, tz, week)
+    assert end is not None
+    # The first instant at which that many working minutes have gone by.
+    assert working_minutes(begin, end, tz, week) == minutes
+    assert working_minutes(begin, end - timedelta(minutes=1), tz, week) == minutes - 1

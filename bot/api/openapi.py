@@ -203,7 +203,8 @@ SCHEMAS: dict[str, Any] = {
             "requested_at": {"type": "string", "format": "date-time"},
             "waiting_hours": {
                 "type": "number",
-                "description": "Working hours since the request, in the reviewer's time zone.",
+                "description": "Working hours since the request, in the reviewer's time "
+                "zone, in tenths rounded down.",
             },
             "idle": {
                 "type": "boolean",
@@ -233,15 +234,17 @@ SCHEMAS: dict[str, Any] = {
         "required": [
             "days",
             "since",
-            "until",
             "working_hours",
             "time_to_first_review",
             "reviewers",
         ],
         "properties": {
             "days": {"type": "integer"},
-            "since": {"type": "string", "format": "date-time"},
-            "until": {"type": "string", "format": "date-time"},
+            "since": {
+                "type": "string",
+                "format": "date-time",
+                "description": "Midnight (TIMEZONE) `days - 1` days before today.",
+            },
             "working_hours": {
                 "type": "object",
                 "required": ["start", "end", "days", "timezone"],
@@ -299,14 +302,12 @@ SCHEMAS: dict[str, Any] = {
                         "login",
                         "open_requests",
                         "oldest_requested_at",
-                        "longest_waiting_hours",
                     ],
                     "properties": {
                         "user_id": {"type": "integer"},
                         "login": {"type": "string"},
                         "open_requests": {"type": "integer"},
                         "oldest_requested_at": {"type": "string", "format": "date-time"},
-                        "longest_waiting_hours": ref("Hours"),
                     },
                 },
             },

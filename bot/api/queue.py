@@ -1,17 +1,25 @@
 """GET /v1/queue: open pull requests, each with who it waits on and for how long.
 
 How long is counted in working hours (REMINDER_WORKING_HOURS on REMINDER_WORKING_DAYS),
-in the reviewer's time zone (`metadata.timezone`, else TIMEZONE). A wait is `idle` when
-the reminders would nudge about it: the pull request is no draft, carries none of
-REMINDER_IGNORE_LABELS, and the request is REMINDER_MIN_IDLE_HOURS working hours old.
+in the reviewer's time zone (`metadata.timezone`, else TIMEZONE), in tenths of an hour
+rounded down. A wait is `idle` when the reminders would nudge about it: the pull request
+is no draft, carries none of REMINDER_IGNORE_LABELS, and the request is
+REMINDER_MIN_IDLE_HOURS working hours old.
+
+The answer changes with time alone, during working hours: `Wait.changes_at` says when
+each wait's figures will next change, so a conditional GET can tell when to stop
+answering 304 (at night and at weekends nothing moves).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -22,9 +30,16 @@ from bot.api.params import query_int
 from bot.api.resources import iso, pull_request_json
 from bot.settings import Settings
 from bot.store import queue as store
-from bot.worktime import person_zone, working_hours, working_week
+from bot.worktime import (
+    WorkingWeek,
+    add_working_minutes,
+    person_zone,
+    working_minutes,
+    working_week,
+)
 
 Row = Mapping[str, Any]
+STEP_MINUTES = 6  # waits are shown in tenths of an hour
 
 
 def ignored(pull_request: Row, settings: Settings) -> bool:
@@ -33,32 +48,73 @@ def ignored(pull_request: Row, settings: Settings) -> bool:
     return bool(pull_request["draft"] or labels & settings.reminder_ignore_labels)
 
 
-def waiting_json(
-    request: Row, pull_request: Row, now: datetime, settings: Settings
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Wait:
+    """How long one request has waited, as of `now`, and when that next changes."""
+
+    minutes: float
+    idle: bool
+    changes_at: datetime | None  # None: never, with no write
+
+    @property
+    def hours(self) -> float:
+        return math.floor(self.minutes / STEP_MINUTES) * STEP_MINUTES / 60
+
+
+def wait_of(
+    requested_at: datetime,
+    now: datetime,
+    zone: ZoneInfo,
+    week: WorkingWeek,
+    min_idle_hours: float,
+    ignored: bool,
+) -> Wait:
+    minutes = working_minutes(requested_at, now, zone, week)
+    next_step = (math.floor(minutes / STEP_MINUTES) + 1) * STEP_MINUTES
+    moments = [add_working_minutes(requested_at, next_step, zone, week)]
+    idle = not ignored and minutes >= min_idle_hours * 60
+    if not ignored and not idle:
+        moments.append(add_working_minutes(requested_at, min_idle_hours * 60, zone, week))
+    known = [m for m in moments if m is not None]
+    return Wait(minutes, idle, min(known) if known else None)
+
+
+def wait_of_request(request: Row, pull_request: Row, now: datetime, settings: Settings) -> Wait:
+    return wait_of(
+        request["requested_at"],
+        now,
+        person_zone(request["metadata"], settings.timezone),
+        working_week(settings),
+        settings.reminder_min_idle_hours,
+        ignored(pull_request, settings),
+    )
+
+
+def waiting_json(request: Row, wait: Wait) -> dict[str, Any]:
     """One pending review request: who (a person or a team), since when, for how long."""
-    zone = person_zone(request["metadata"], settings.timezone)
-    hours = working_hours(request["requested_at"], now, zone, working_week(settings))
     return {
         "user_id": request["user_id"],
         "login": request["username"],
         "team": request["team_slug"],
         "requested_at": iso(request["requested_at"]),
-        "waiting_hours": round(hours, 2),
-        "idle": not ignored(pull_request, settings) and hours >= settings.reminder_min_idle_hours,
+        "waiting_hours": round(wait.hours, 1),
+        "idle": wait.idle,
     }
 
 
-def queue_item_json(
-    pull_request: Row, requests: Sequence[Row], now: datetime, settings: Settings
-) -> dict[str, Any]:
+def queue_item_json(pull_request: Row, waiting: Sequence[tuple[Row, Wait]]) -> dict[str, Any]:
     return {
         **pull_request_json(pull_request),
         "project": pull_request["project_name"],
         "repository": f"{pull_request['repo_owner']}/{pull_request['repo_name']}",
         "author": pull_request["author"],
-        "waiting_on": [waiting_json(r, pull_request, now, settings) for r in requests],
+        "waiting_on": [waiting_json(request, wait) for request, wait in waiting],
     }
+
+
+def earliest(moments: list[datetime | None]) -> datetime | None:
+    known = [m for m in moments if m is not None]
+    return min(known) if known else None
 
 
 async def get_queue(request: Request) -> JSONResponse:
@@ -76,7 +132,15 @@ async def get_queue(request: Request) -> JSONResponse:
     for pending in await store.pending_requests(state.db, [r["id"] for r in rows]):
         by_pull_request[pending["pull_request_id"]].append(pending)
     now = state.clock()
-    body = [queue_item_json(r, by_pull_request[r["id"]], now, state.settings) for r in rows]
+    body, moments = [], []
+    for row in rows:
+        waiting = [
+            (pending, wait_of_request(pending, row, now, state.settings))
+            for pending in by_pull_request[row["id"]]
+        ]
+        moments.extend(wait.changes_at for _, wait in waiting)
+        body.append(queue_item_json(row, waiting))
+    request.state.changes_at = earliest(moments)
     return JSONResponse(body, headers=paging_headers(request, page, total))
 
 

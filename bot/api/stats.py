@@ -1,7 +1,9 @@
 """GET /v1/stats?days=N: time to first review per project, open requests per reviewer.
 
 Time to first review runs from a pull request's opening to its first review by someone
-other than its author, for pull requests first reviewed in the last N days; it is
+other than its author, for pull requests first reviewed in the last N days (today and
+the N-1 days before it, in TIMEZONE, so the answer moves at midnight, not every
+second); it is
 counted in working hours (REMINDER_WORKING_HOURS on REMINDER_WORKING_DAYS, in TIMEZONE),
 so a weekend does not make a team look slow. Percentiles are computed here from one
 query's rows: one per pull request reviewed in the period.
@@ -12,8 +14,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -22,7 +25,7 @@ from starlette.routing import Route
 from bot.api.params import query_int
 from bot.api.resources import iso
 from bot.store import queue as store
-from bot.worktime import WorkingWeek, person_zone, working_hours, working_week, zone_named
+from bot.worktime import WorkingWeek, working_hours, working_week, zone_named
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
@@ -53,6 +56,17 @@ def project_stats(project: dict, waits: Sequence[float]) -> dict[str, Any]:
     }
 
 
+def period(now: datetime, days: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The start of the day `days - 1` days before today, and the start of tomorrow (in
+    `zone`): the period shown, and when it moves on."""
+    today = now.astimezone(zone).date()
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(), tzinfo=zone).astimezone(now.tzinfo)
+
+    return midnight(today - timedelta(days=days - 1)), midnight(today + timedelta(days=1))
+
+
 def week_json(week: WorkingWeek, timezone: str) -> dict[str, Any]:
     def clock(minutes: int) -> str:
         return f"{minutes // 60:02d}:{minutes % 60:02d}"
@@ -70,10 +84,9 @@ async def get_stats(request: Request) -> JSONResponse:
     settings = state.settings
     days = query_int(request, "days", default=DEFAULT_DAYS, maximum=MAX_DAYS)
     assert days is not None
-    now = state.clock()
-    since = now - timedelta(days=days)
     week = working_week(settings)
     team_zone = zone_named(settings.timezone, "UTC")
+    since, moves_on = period(state.clock(), days, team_zone)
 
     waits: dict[int, list[float]] = defaultdict(list)
     for row in await store.first_reviews(state.db, since):
@@ -88,22 +101,15 @@ async def get_stats(request: Request) -> JSONResponse:
             "login": row["username"],
             "open_requests": row["open_requests"],
             "oldest_requested_at": iso(row["oldest_requested_at"]),
-            "longest_waiting_hours": hours(
-                working_hours(
-                    row["oldest_requested_at"],
-                    now,
-                    person_zone(row["metadata"], settings.timezone),
-                    week,
-                )
-            ),
         }
         for row in await store.open_requests_per_reviewer(state.db)
     ]
+    # When the answer next changes with no write (for conditional GETs).
+    request.state.changes_at = moves_on
     return JSONResponse(
         {
             "days": days,
             "since": iso(since),
-            "until": iso(now),
             "working_hours": week_json(week, settings.timezone),
             "time_to_first_review": {
                 "reviewed": len(everything),

@@ -142,7 +142,7 @@ async def first_reviews(db: Database, since: datetime) -> list[dict]:
 
 async def open_requests_per_reviewer(db: Database) -> list[dict]:
     """Per person: how many open pull requests of active projects wait on them, and since
-    when the oldest does; with their login and metadata (their time zone)."""
+    when the oldest does; with their login."""
     idle = idle_requests(pull_requests.c.project_id.in_(ACTIVE_PROJECT_IDS))
     per_user = (
         sa.select(
@@ -157,7 +157,6 @@ async def open_requests_per_reviewer(db: Database) -> list[dict]:
         sa.select(
             users.c.id.label("user_id"),
             users.c.username,
-            users.c.metadata,
             per_user.c.open_requests,
             per_user.c.oldest_requested_at,
         )
