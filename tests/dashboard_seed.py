@@ -14,7 +14,8 @@ from tests.factories import add_project, add_pull_request, add_request, add_revi
 # Wednesday 14 January 2026, 15:00 UTC.
 NOW = datetime(2026, 1, 14, 15, 0, tzinfo=UTC)
 FIRST_MONDAY = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
-XSS_TITLE = 'Paginate the audit log <img src=x onerror="document.title=1">'
+# Were it HTML, the page would hold a <script> element.
+XSS_TITLE = "Escape <script> tags in Slack previews"
 _tokens = itertools.count()
 
 
