@@ -10,6 +10,7 @@ skipped, saying so; under CI=true they fail instead (.ci/run installs it).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -19,6 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.app import create_app
 from bot.settings import load_settings
@@ -40,6 +43,54 @@ if chromium_path() is None:
     if os.environ.get("CI"):
         pytest.fail(message, pytrace=False)
     pytest.skip(message, allow_module_level=True)
+
+
+class ConditionalReads:
+    """The contract's conditional reads and signed-out 401s, in front of the app.
+
+    Stands in for what the access work adds to the service (an ETag on every
+    `GET /v1/…`, 304 for `If-None-Match`, 401 without a session) so the page's side of
+    that contract is tested here: it sends the tag back, keeps its view on a 304 and
+    offers to sign in on a 401. It records what crossed the wire.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.signed_out = False
+        self.seen: list[tuple[str, str | None, int]] = []  # path, If-None-Match, status
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        asked = Headers(scope=scope).get("if-none-match")
+        if self.signed_out:
+            await self.answer(send, 401, [(b"content-type", b"application/json")], b"{}")
+            self.seen.append((scope["path"], asked, 401))
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            else:
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        body = b"".join(chunks)
+        tag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
+        headers.append((b"etag", tag.encode()))
+        status = 304 if start["status"] == 200 and asked == tag else start["status"]
+        self.seen.append((scope["path"], asked, status))
+        await self.answer(send, status, headers, b"" if status == 304 else body)
+
+    @staticmethod
+    async def answer(send: Send, status: int, headers: list, body: bytes) -> None:
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def start_service(
@@ -69,12 +120,17 @@ def start_service(
     }
     app = create_app(load_settings(env, env_file=directory / "none.env"))
     app.state.clock = lambda: NOW
-    return serving(app, lifespan="on")
+    return ConditionalReads(app)
 
 
 @pytest.fixture(scope="module")
-def service(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with start_service(sqlite_template, tmp_path_factory.mktemp("team"), seed_team) as base:
+def wire(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> ConditionalReads:
+    return start_service(sqlite_template, tmp_path_factory.mktemp("team"), seed_team)
+
+
+@pytest.fixture(scope="module")
+def service(wire: ConditionalReads) -> Iterator[str]:
+    with serving(wire, lifespan="on") as base:
         yield base
 
 
@@ -206,9 +262,18 @@ def test_filters_narrow_the_view_live_in_the_url_and_work_from_the_keyboard(
     assert "person:ann" in groups(page)  # acme/api's again
 
 
-def test_polling_shows_a_webhooks_change_without_a_reload(page: Page, service: str) -> None:
+def test_polling_shows_a_webhooks_change_without_a_reload(
+    page: Page, service: str, wire: ConditionalReads
+) -> None:
     open_dashboard(page, f"{service}/?poll=1")
     page.evaluate("window.sameDocument = true")
+    # Unchanged answers come back 304 and the view stays as it was.
+    wire.seen.clear()
+    page.wait_for("Number(document.body.dataset.polls) >= 3")
+    unchanged = [(path, status) for path, asked, status in wire.seen if asked]
+    assert ("/v1/queue", 304) in unchanged
+    assert all(status == 304 for _, status in unchanged)
+    assert "person:bob" in groups(page)
     polls = int(page.evaluate("document.body.dataset.polls"))
     opened = PullRequest(
         github_id=9_000_001,
@@ -231,7 +296,7 @@ def test_polling_shows_a_webhooks_change_without_a_reload(page: Page, service: s
 def test_a_fresh_install_says_how_to_install_the_app(
     page: Page, sqlite_template: Path, tmp_path: Path
 ) -> None:
-    with start_service(sqlite_template, tmp_path, seed=None) as empty:
+    with serving(start_service(sqlite_template, tmp_path, seed=None), lifespan="on") as empty:
         open_dashboard(page, f"{empty}/")
         assert page.evaluate("document.getElementById('welcome').hidden") is False
         links = page.evaluate(
@@ -240,3 +305,18 @@ def test_a_fresh_install_says_how_to_install_the_app(
         assert "/setup" in links
         assert any("#creating-and-installing-the-github-app" in link for link in links)
         assert texts(page, "#queue p") == ["No open pull request: nothing waits for review."]
+
+
+def test_signed_out_the_page_offers_to_sign_in(
+    page: Page, service: str, wire: ConditionalReads
+) -> None:
+    wire.signed_out = True
+    try:
+        page.goto(f"{service}/?project=acme/web")
+        page.wait_for("document.body.dataset.state === 'signin'")
+    finally:
+        wire.signed_out = False
+    assert page.evaluate("document.getElementById('signin').hidden") is False
+    assert page.evaluate("document.getElementById('queue-section').hidden") is True
+    href = page.evaluate("document.getElementById('signin-link').getAttribute('href')")
+    assert href == "/login?next=%2F%3Fproject%3Dacme%2Fweb"
