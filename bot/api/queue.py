@@ -71,20 +71,23 @@ def wait_of(
 ) -> Wait:
     minutes = working_minutes(requested_at, now, zone, week)
     next_step = (math.floor(minutes / STEP_MINUTES) + 1) * STEP_MINUTES
-    moments = [add_working_minutes(requested_at, next_step, zone, week)]
+    # Counted on from now, the few minutes left cost a day or two of looking ahead.
+    moments = [add_working_minutes(now, next_step - minutes, zone, week)]
     idle = not ignored and minutes >= min_idle_hours * 60
     if not ignored and not idle:
-        moments.append(add_working_minutes(requested_at, min_idle_hours * 60, zone, week))
+        moments.append(add_working_minutes(now, min_idle_hours * 60 - minutes, zone, week))
     known = [m for m in moments if m is not None]
     return Wait(minutes, idle, min(known) if known else None)
 
 
-def wait_of_request(request: Row, pull_request: Row, now: datetime, settings: Settings) -> Wait:
+def wait_of_request(
+    request: Row, pull_request: Row, now: datetime, settings: Settings, week: WorkingWeek
+) -> Wait:
     return wait_of(
         request["requested_at"],
         now,
         person_zone(request["metadata"], settings.timezone),
-        working_week(settings),
+        week,
         settings.reminder_min_idle_hours,
         ignored(pull_request, settings),
     )
@@ -132,10 +135,11 @@ async def get_queue(request: Request) -> JSONResponse:
     for pending in await store.pending_requests(state.db, [r["id"] for r in rows]):
         by_pull_request[pending["pull_request_id"]].append(pending)
     now = state.clock()
+    week = working_week(state.settings)
     body, moments = [], []
     for row in rows:
         waiting = [
-            (pending, wait_of_request(pending, row, now, state.settings))
+            (pending, wait_of_request(pending, row, now, state.settings, week))
             for pending in by_pull_request[row["id"]]
         ]
         moments.extend(wait.changes_at for _, wait in waiting)
