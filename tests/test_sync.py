@@ -174,6 +174,33 @@ def test_closed_pr_added_review_and_removed_request_are_all_found(
     ]
 
 
+def test_a_renamed_repository_is_followed_by_its_id(client, auth, run, state, github, clock):
+    """GitHub answers a moved repository's old name with a 301: the project follows it."""
+    repo = add_docker(github, clock)
+    project = create(client, auth, DOCKER)
+    sync(run, state)
+    github.move(repo, "docker-archive", "cli-legacy")
+    repo.add_pull(4, "erin", clock.advance(minutes=1))
+    clock.advance(minutes=15)
+    github.reset_calls()
+
+    prs, reviews = sync(run, state)
+
+    assert (prs.projects, prs.failed, prs.counts.added) == (1, 0, 1)
+    assert (reviews.projects, reviews.failed, reviews.counts.checked) == (1, 0, 1)
+    shown = client.get(f"/v1/projects/{project['id']}").json()
+    assert (shown["repo_owner"], shown["repo_name"], shown["name"]) == (
+        "docker-archive",
+        "cli-legacy",
+        "The Docker CLI",
+    )
+    assert details(client, 4)["author"] == "erin"
+    # One 301, one look-up by id; then the new name, by both fetchers.
+    assert [c.status for c in github.calls_to(r"^/repos/docker/cli/")] == [301]
+    assert len(github.calls_to(rf"^/repositories/{repo.id}$")) == 1
+    assert len(github.calls_to(r"^/repos/docker-archive/cli-legacy/pulls$")) >= 2
+
+
 def test_a_project_without_the_app_is_skipped_and_says_so(
     client, auth, run, state, github, clock
 ) -> None:
@@ -454,6 +481,7 @@ def test_reviewer_sync_skips_a_fetcher_another_process_is_running(
 
 def test_a_pull_requests_reviews_cost_the_same_statements_however_many(client, run, db) -> None:
     """ReviewFetcher stores a pull request's users in one statement and its reviews in one."""
+    from bot.github import parse
     from bot.jobs import reviews as review_fetcher
     from tests.factories import add_project, at
     from tests.github_events import OCTOCAT, PullRequest, github_user
@@ -468,8 +496,10 @@ def test_a_pull_requests_reviews_cost_the_same_statements_however_many(client, r
         return obj
 
     def cost(number: int, logins: list[str]) -> tuple[int, int]:
-        pr = PullRequest(900 + number, number, at(3), reviewers=(OCTOCAT,)).as_object()
-        objs = [review(1000 * number + i, login) for i, login in enumerate(logins)]
+        pr = parse.pull_request(
+            PullRequest(900 + number, number, at(3), reviewers=(OCTOCAT,)).as_object()
+        )
+        objs = [parse.review(review(1000 * number + i, login)) for i, login in enumerate(logins)]
         before = db.query_count
         changed = run(review_fetcher.store, client.app.state, project, pr, objs)
         return changed, db.query_count - before
@@ -491,6 +521,7 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
 
     import asyncpg
 
+    from bot.github import parse
     from bot.jobs import reviews as review_fetcher
     from tests.factories import add_project, at
     from tests.github_events import PullRequest, github_user
@@ -503,8 +534,9 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
     pr = PullRequest(77, 7, at(1), reviewers=(cid,), author=author)
     review = payload("pull_request_review/submitted")["review"]
     review.update(id=501, user=bea, state="APPROVED", submitted_at="2026-01-05T09:02:00Z")
+    reviews = [parse.review(review)]
     state = client.app.state
-    run(review_fetcher.store, state, project, pr.as_object(), [review])  # the users exist
+    run(review_fetcher.store, state, project, parse.pull_request(pr.as_object()), reviews)
 
     async def race() -> int:
         webhook = await asyncpg.connect(settings.database_url)
@@ -515,7 +547,10 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
                 await webhook.execute(lock_user, 10)
                 poll = asyncio.create_task(
                     review_fetcher.store(
-                        state, project, pr.but(updated_at=at(2)).as_object(), [review]
+                        state,
+                        project,
+                        parse.pull_request(pr.but(updated_at=at(2)).as_object()),
+                        reviews,
                     )
                 )
                 while not await watcher.fetchval(
@@ -531,3 +566,20 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
             await watcher.close()
 
     assert run(race) == 0  # stored again, nothing new; above all, no DeadlockDetectedError
+
+
+def test_a_move_is_read_from_the_301_where_the_project_has_no_github_id() -> None:
+    from http import HTTPStatus
+
+    from gidgethub import RedirectionException
+
+    from bot.jobs.moved import moved_repository_id
+
+    def answer(status: int, location: str) -> RedirectionException:
+        return RedirectionException(HTTPStatus(status), headers={"location": location})
+
+    moved = answer(301, f"{BASE_URL}/repositories/42/pulls?state=open")
+    assert moved_repository_id({"github_id": None}, moved) == 42
+    assert moved_repository_id({"github_id": 7}, moved) == 7  # the id we know wins
+    assert moved_repository_id({"github_id": 7}, answer(302, moved.headers["location"])) is None
+    assert moved_repository_id({"github_id": None}, answer(301, "https://elsewhere/x")) is None

@@ -11,9 +11,12 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from bot.api.declare import Answer, Api
+
+api = Api("dashboard")
 ASSETS = Path(__file__).with_name("static") / "dashboard"
 
 HEADERS = {
@@ -34,12 +37,14 @@ def _page() -> str:
     return (ASSETS / "index.html").read_text()
 
 
+@api.get(
+    "/",
+    summary="The team dashboard (a page drawn from the read API)",
+    answers=[Answer(200, "HTML.", media=("text/html",))],
+)
 async def dashboard(request: Request) -> HTMLResponse:
     return HTMLResponse(_page(), headers=HEADERS)
 
 
-routes: list[BaseRoute] = [
-    Route("/", dashboard, methods=["GET"]),
-    # StaticFiles answers If-None-Match / If-Modified-Since with 304 by itself.
-    Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
-]
+# Its script and style sheet; StaticFiles answers If-None-Match with 304 by itself.
+assets = Mount("/assets", StaticFiles(directory=ASSETS), name="assets")

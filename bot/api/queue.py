@@ -18,16 +18,17 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from typing_extensions import TypedDict
 
-from bot.api.paging import page_of, paging_headers
-from bot.api.params import query_int
-from bot.api.resources import iso, pull_request_json
+from bot.api.declare import BAD_QUERY, Answer, Api, Reply
+from bot.api.fields import WholeNumber
+from bot.api.models import Paging, PullRequest, Time
+from bot.api.paging import PAGED, page_of, paging_headers
 from bot.settings import Settings
 from bot.store import queue as store
 from bot.worktime import (
@@ -40,6 +41,48 @@ from bot.worktime import (
 
 Row = Mapping[str, Any]
 STEP_MINUTES = 6  # waits are shown in tenths of an hour
+
+api = Api("pull requests")
+
+
+class QueueQuery(Paging):
+    project_id: Annotated[int | None, WholeNumber(), Field(description="Only this project's.")] = (
+        None
+    )
+    reviewer_id: Annotated[
+        int | None, WholeNumber(), Field(description="Only those waiting on this user.")
+    ] = None
+    author_id: Annotated[int | None, WholeNumber(), Field(description="Only this author's.")] = None
+
+
+class Waiting(TypedDict):
+    """A review request still waiting: on a person (`login`) or on a team."""
+
+    user_id: int | None
+    login: str | None
+    team: Annotated[str | None, Field(description="A team's slug.")]
+    requested_at: Time
+    waiting_hours: Annotated[
+        float,
+        Field(
+            description="Working hours since the request, in the reviewer's time zone, "
+            "in tenths rounded down."
+        ),
+    ]
+    idle: Annotated[
+        bool,
+        Field(
+            description="Reminders would nudge about it: no draft, none of "
+            "REMINDER_IGNORE_LABELS, REMINDER_MIN_IDLE_HOURS reached."
+        ),
+    ]
+
+
+class QueueItem(PullRequest):
+    project: Annotated[str, Field(description="The project's name.")]
+    repository: Annotated[str, Field(examples=["docker/cli"])]
+    author: Annotated[str | None, Field(description="The author's login.")]
+    waiting_on: Annotated[list[Waiting], Field(description="Pending requests, oldest first.")]
 
 
 def ignored(pull_request: Row, settings: Settings) -> bool:
@@ -93,13 +136,13 @@ def wait_of_request(
     )
 
 
-def waiting_json(request: Row, wait: Wait) -> dict[str, Any]:
+def waiting_json(request: Row, wait: Wait) -> Waiting:
     """One pending review request: who (a person or a team), since when, for how long."""
     return {
         "user_id": request["user_id"],
         "login": request["username"],
         "team": request["team_slug"],
-        "requested_at": iso(request["requested_at"]),
+        "requested_at": request["requested_at"],
         "waiting_hours": round(wait.hours, 1),
         "idle": wait.idle,
     }
@@ -107,7 +150,7 @@ def waiting_json(request: Row, wait: Wait) -> dict[str, Any]:
 
 def queue_item_json(pull_request: Row, waiting: Sequence[tuple[Row, Wait]]) -> dict[str, Any]:
     return {
-        **pull_request_json(pull_request),
+        **pull_request,
         "project": pull_request["project_name"],
         "repository": f"{pull_request['repo_owner']}/{pull_request['repo_name']}",
         "author": pull_request["author"],
@@ -120,16 +163,27 @@ def earliest(moments: list[datetime | None]) -> datetime | None:
     return min(known) if known else None
 
 
-async def get_queue(request: Request) -> JSONResponse:
+@api.get(
+    "/v1/queue",
+    summary="Open pull requests, each with who it waits on and for how long",
+    query=QueueQuery,
+    answers=[
+        Answer(
+            200, "Open pull requests of active projects, by id.", list[QueueItem], headers=PAGED
+        ),
+        BAD_QUERY,
+    ],
+)
+async def get_queue(request: Request, query: QueueQuery) -> Reply:
     state = request.app.state
-    page = page_of(request)
+    page = page_of(query)
     total, rows = await store.queue_page(
         state.db,
         page.offset,
         page.size,
-        project_id=query_int(request, "project_id"),
-        reviewer_id=query_int(request, "reviewer_id"),
-        author_id=query_int(request, "author_id"),
+        project_id=query.project_id,
+        reviewer_id=query.reviewer_id,
+        author_id=query.author_id,
     )
     by_pull_request: dict[int, list[Row]] = defaultdict(list)
     for pending in await store.pending_requests(state.db, [r["id"] for r in rows]):
@@ -144,8 +198,6 @@ async def get_queue(request: Request) -> JSONResponse:
         ]
         moments.extend(wait.changes_at for _, wait in waiting)
         body.append(queue_item_json(row, waiting))
+    # When the answer next changes with no write (for conditional GETs).
     request.state.changes_at = earliest(moments)
-    return JSONResponse(body, headers=paging_headers(request, page, total))
-
-
-routes = [Route("/v1/queue", get_queue, methods=["GET"])]
+    return Reply(body, headers=paging_headers(request, page, total))

@@ -3,9 +3,8 @@
 Time to first review runs from a pull request's opening to its first review by someone
 other than its author, for pull requests first reviewed in the last N days (today and
 the N-1 days before it, in TIMEZONE, so the answer moves at midnight, not every
-second); it is
-counted in working hours (REMINDER_WORKING_HOURS on REMINDER_WORKING_DAYS, in TIMEZONE),
-so a weekend does not make a team look slow. Percentiles are computed here from one
+second); it is counted in working hours (REMINDER_WORKING_HOURS on REMINDER_WORKING_DAYS,
+in TIMEZONE), so a weekend does not make a team look slow. Percentiles are computed here from one
 query's rows: one per pull request reviewed in the period.
 """
 
@@ -15,20 +14,75 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from typing_extensions import TypedDict
 
-from bot.api.params import query_int
-from bot.api.resources import iso
+from bot.api.declare import BAD_QUERY, Answer, Api
+from bot.api.fields import WholeNumber
+from bot.api.models import Query, Time
 from bot.store import queue as store
 from bot.worktime import WorkingWeek, working_hours, working_week, zone_named
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
+
+api = Api("pull requests")
+
+
+class StatsQuery(Query):
+    days: Annotated[
+        int,
+        WholeNumber(1, MAX_DAYS),
+        Field(description="The period: today and the days before it, this many in all."),
+    ] = DEFAULT_DAYS
+
+
+Hours = Annotated[float | None, Field(description="Working hours; null without data.")]
+
+
+class ProjectReviewTimes(TypedDict):
+    project_id: int
+    name: str
+    repository: Annotated[str, Field(examples=["docker/cli"])]
+    reviewed: Annotated[int, Field(description="Pull requests first reviewed in the period.")]
+    median_hours: Hours
+    p90_hours: Hours
+
+
+class ReviewTimes(TypedDict):
+    """From opening to the first review by someone other than the author, for pull
+    requests first reviewed in the period."""
+
+    reviewed: int
+    median_hours: Hours
+    p90_hours: Hours
+    projects: Annotated[list[ProjectReviewTimes], Field(description="Each active project.")]
+
+
+class OpenRequests(TypedDict):
+    user_id: int
+    login: str
+    open_requests: int
+    oldest_requested_at: Time
+
+
+class Week(TypedDict):
+    start: Annotated[str, Field(examples=["09:00"])]
+    end: Annotated[str, Field(examples=["18:00"])]
+    days: Annotated[list[int], Field(description="ISO weekdays, 1 = Monday.")]
+    timezone: str
+
+
+class Stats(TypedDict):
+    days: int
+    since: Annotated[Time, Field(description="Midnight (TIMEZONE) `days - 1` days before today.")]
+    working_hours: Annotated[Week, Field(description="The working week the hours count.")]
+    time_to_first_review: ReviewTimes
+    reviewers: Annotated[list[OpenRequests], Field(description="Open requests per person.")]
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -45,7 +99,7 @@ def hours(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def project_stats(project: dict, waits: Sequence[float]) -> dict[str, Any]:
+def project_stats(project: dict, waits: Sequence[float]) -> ProjectReviewTimes:
     return {
         "project_id": project["id"],
         "name": project["name"],
@@ -67,7 +121,7 @@ def period(now: datetime, days: int, zone: ZoneInfo) -> tuple[datetime, datetime
     return midnight(today - timedelta(days=days - 1)), midnight(today + timedelta(days=1))
 
 
-def week_json(week: WorkingWeek, timezone: str) -> dict[str, Any]:
+def week_json(week: WorkingWeek, timezone: str) -> Week:
     def clock(minutes: int) -> str:
         return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
@@ -79,11 +133,16 @@ def week_json(week: WorkingWeek, timezone: str) -> dict[str, Any]:
     }
 
 
-async def get_stats(request: Request) -> JSONResponse:
+@api.get(
+    "/v1/stats",
+    summary="Time to first review per project, and open requests per reviewer",
+    query=StatsQuery,
+    answers=[Answer(200, "The figures of the period.", Stats), BAD_QUERY],
+)
+async def get_stats(request: Request, query: StatsQuery) -> Stats:
     state = request.app.state
     settings = state.settings
-    days = query_int(request, "days", default=DEFAULT_DAYS, maximum=MAX_DAYS)
-    assert days is not None
+    days = query.days
     week = working_week(settings)
     team_zone = zone_named(settings.timezone, "UTC")
     since, moves_on = period(state.clock(), days, team_zone)
@@ -95,31 +154,26 @@ async def get_stats(request: Request) -> JSONResponse:
         )
     projects = await store.active_projects(state.db)
     everything = [w for project_waits in waits.values() for w in project_waits]
-    reviewers = [
+    reviewers: list[OpenRequests] = [
         {
             "user_id": row["user_id"],
             "login": row["username"],
             "open_requests": row["open_requests"],
-            "oldest_requested_at": iso(row["oldest_requested_at"]),
+            "oldest_requested_at": row["oldest_requested_at"],
         }
         for row in await store.open_requests_per_reviewer(state.db)
     ]
     # When the answer next changes with no write (for conditional GETs).
     request.state.changes_at = moves_on
-    return JSONResponse(
-        {
-            "days": days,
-            "since": iso(since),
-            "working_hours": week_json(week, settings.timezone),
-            "time_to_first_review": {
-                "reviewed": len(everything),
-                "median_hours": hours(percentile(everything, 50)),
-                "p90_hours": hours(percentile(everything, 90)),
-                "projects": [project_stats(p, waits.get(p["id"], [])) for p in projects],
-            },
-            "reviewers": reviewers,
-        }
-    )
-
-
-routes = [Route("/v1/stats", get_stats, methods=["GET"])]
+    return {
+        "days": days,
+        "since": since,
+        "working_hours": week_json(week, settings.timezone),
+        "time_to_first_review": {
+            "reviewed": len(everything),
+            "median_hours": hours(percentile(everything, 50)),
+            "p90_hours": hours(percentile(everything, 90)),
+            "projects": [project_stats(p, waits.get(p["id"], [])) for p in projects],
+        },
+        "reviewers": reviewers,
+    }

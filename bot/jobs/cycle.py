@@ -10,10 +10,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from gidgethub import BadRequest, RateLimitExceeded
+from gidgethub import BadRequest, RateLimitExceeded, RedirectionException
 
 from bot.github.auth import InstallationGone
 from bot.github.client import GitHub, RateLimitLow, ReviewerAPI
+from bot.jobs.moved import follow_move
 from bot.jobs.summary import Counts, Summary
 from bot.logs import log_context
 from bot.store import sync_state
@@ -54,6 +55,16 @@ async def api_for(state: Any, project: dict) -> ReviewerAPI | None:
     return github.installation_api(installation_id)
 
 
+async def work_on(state: Any, project: dict, api: ReviewerAPI, work: ProjectWork) -> Counts:
+    """`work` on the project, once more after following its repository's move (a 301)."""
+    try:
+        return await work(state, project, api)
+    except RedirectionException as exc:
+        if not await follow_move(state, project, api, exc):
+            raise
+    return await work(state, project, api)
+
+
 def full_name(project: dict) -> str:
     return f"{project['repo_owner']}/{project['repo_name']}"
 
@@ -88,7 +99,7 @@ async def run_cycle(
                 say(f"{name}: skipped, the App is not installed on it")
                 continue
             api.check_rate_limit()
-            counts = await work(state, project, api)
+            counts = await work_on(state, project, api, work)
         except (RateLimitLow, RateLimitExceeded) as exc:
             summary.stopped = f"{exc} (at {name})"
             log.warning("rate limit low; the cycle stops early", extra={"error": str(exc)})
