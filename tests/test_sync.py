@@ -8,6 +8,8 @@ lifespan, the GitHub client, the fetchers, the database, the read API.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.jobs.pull_requests import fetch_pull_requests
 from bot.jobs.reviews import fetch_reviews_cycle
+from bot.progress import Progress
 from tests.fake_github import APP_ID, BASE_URL, Clock, FakeGitHub
 
 DOCKER = {"name": "The Docker CLI", "repo_owner": "docker", "repo_name": "cli"}
@@ -208,9 +211,10 @@ def test_a_project_without_the_app_is_skipped_and_says_so(
     github.add_repo("moby", "moby", installation_id=None)
     create(client, auth, DOCKER)
     moby = create(client, auth, MOBY)
-    lines: list[str] = []
+    report = io.StringIO()
 
-    summary = run(fetch_pull_requests, state, None, lines.append)
+    summary = run(fetch_pull_requests, state, None, Progress(report, indent=""))
+    lines = report.getvalue().splitlines()
 
     assert (summary.projects, summary.skipped) == (1, 1)
     assert "moby/moby: skipped, the App is not installed on it" in lines
@@ -319,9 +323,10 @@ def test_one_failing_project_does_not_stop_the_others(
     create(client, auth, DOCKER)
     create(client, auth, MOBY)
     github.fail_next("GET", r"^/repos/docker/cli/pulls$", status=500, times=4)
-    lines: list[str] = []
+    report = io.StringIO()
 
-    summary = run(fetch_pull_requests, state, None, lines.append)
+    summary = run(fetch_pull_requests, state, None, Progress(report, indent=""))
+    lines = report.getvalue().splitlines()
 
     assert (summary.projects, summary.failed, summary.counts.added) == (1, 1, 1)
     assert lines[0].startswith("docker/cli: failed")
@@ -364,9 +369,9 @@ def test_personal_token_instead_of_the_app(make_settings, github, clock) -> None
     assert not github.calls_to(r"/installation$|/access_tokens$")
 
 
-def test_reviewer_sync_command_prints_progress_and_summary(
-    settings, github, clock, monkeypatch, capsys, tmp_path
-) -> None:
+@pytest.fixture
+def sync_command(settings, github, clock, monkeypatch, tmp_path) -> Callable[..., int]:
+    """`reviewer sync` in this process, with docker/cli on the fake GitHub and as a project."""
     import logging
 
     from starlette.testclient import TestClient
@@ -379,7 +384,7 @@ def test_reviewer_sync_command_prints_progress_and_summary(
         create(client, {"Authorization": "Bearer test-api-token"}, DOCKER)
     monkeypatch.chdir(tmp_path)  # no stray .env
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    # `main` points the root logger at this test's stdout; give it back afterwards.
+    # `main` points the root logger at this test's stderr; give it back afterwards.
     monkeypatch.setattr(logging.getLogger(), "handlers", list(logging.getLogger().handlers))
     for name, value in {
         "DATABASE_URL": settings.database_url,
@@ -389,11 +394,15 @@ def test_reviewer_sync_command_prints_progress_and_summary(
         "SCHEDULER": "on",  # `sync` runs without the scheduler whatever the setting
     }.items():
         monkeypatch.setenv(name, value)
+    return lambda *args: main(["sync", *args])
 
-    assert main(["sync", "--project", "Docker/CLI"]) == 0
+
+def test_reviewer_sync_command_prints_progress_and_summary(sync_command, capsys) -> None:
+    assert sync_command("--project", "Docker/CLI") == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    # Progress per project, then the summary, for each fetcher (JSON log lines between).
+    # Progress per project, then the summary, for each fetcher: a report, no log lines.
+    assert not [line for line in lines if line.startswith("{")]
     prs, reviews = lines.index("PullRequestFetcher:"), lines.index("ReviewFetcher:")
     assert prs < reviews
     assert any(
@@ -410,8 +419,26 @@ def test_reviewer_sync_command_prints_progress_and_summary(
     )
     assert "  4 GitHub requests (1 not modified, 0 retried), rate limit left: 4996" in lines
 
-    assert main(["sync", "--project", "nobody/nothing"]) == 2
+    assert sync_command("--project", "nobody/nothing") == 2
     assert "no active project nobody/nothing" in capsys.readouterr().err
+
+
+class Terminal(io.StringIO):
+    """What a person's terminal receives."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_reviewer_sync_in_a_terminal_draws_a_progress_bar(sync_command, monkeypatch) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stdout", terminal)
+    assert sync_command() == 0
+    shown = terminal.getvalue()
+    assert "\r  [------------------------] 0/1" in shown
+    assert "\r  [########################] 1/1" in shown
+    # Each bar is wiped before the next line, so the report reads as lines.
+    assert "\x1b[2K  docker/cli: pull requests: 3 added" in shown
 
 
 def test_a_webhook_and_a_poll_of_one_fact_write_the_same_rows(

@@ -17,11 +17,11 @@ from bot.github.client import GitHub, RateLimitLow, ReviewerAPI
 from bot.jobs.moved import follow_move
 from bot.jobs.summary import Counts, Summary
 from bot.logs import log_context
+from bot.progress import Progress
 from bot.store import sync_state
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str], None]
 ProjectWork = Callable[[Any, dict, ReviewerAPI], Awaitable[Counts]]
 
 
@@ -80,14 +80,17 @@ async def run_cycle(
     github: GitHub = state.github
     summary = Summary(job=job)
     before = github.stats.copy()
-    say = progress or (lambda line: None)
+    say = progress.step if progress else (lambda line: None)
     if not github.configured:
         summary.stopped = (
             "GitHub is not configured: set GITHUB_APP_ID and a private key, or GITHUB_TOKEN"
         )
         log.warning(summary.stopped)
         return summary
-    for project in await sync_state.active_projects(state.db, only):
+    projects = await sync_state.active_projects(state.db, only)
+    if progress:
+        progress.begin(len(projects))
+    for project in projects:
         name = full_name(project)
         token = log_context.set({**(log_context.get() or {}), "project": name})
         requests_before = github.stats.requests
@@ -122,5 +125,7 @@ async def run_cycle(
             say(f"{name}: {counts.describe()} ({used} requests)")
         finally:
             log_context.reset(token)
+    if progress:
+        progress.end()
     summary.cost(github, before)
     return summary

@@ -18,8 +18,9 @@ from typing import Any
 from bot.github import parse
 from bot.github.client import ReviewerAPI
 from bot.github.shapes import PullRequest
-from bot.jobs.cycle import Progress, run_cycle
+from bot.jobs.cycle import run_cycle
 from bot.jobs.summary import Counts, Summary
+from bot.progress import Progress
 from bot.store import github_state, sync_state
 
 log = logging.getLogger(__name__)
