@@ -42,6 +42,8 @@ class Settings:
     approvers_url: str | None = None
     pull_request_sync_minutes: int = 90
     review_sync_minutes: int = 15
+    # RedeliveryBackstop period; 0 turns it off.
+    redeliver_minutes: int = 10
     reminder_cron: str = "30 15 * * *"
     timezone: str = "UTC"
     scheduler: bool = True
@@ -241,6 +243,13 @@ def load_settings(
             get("REVIEW_SYNC_MINUTES"),
             15,
             minimum=1,
+            maximum=MINUTES_IN_A_YEAR,
+        ),
+        redeliver_minutes=_int(
+            "REDELIVER_MINUTES",
+            get("REDELIVER_MINUTES"),
+            10,
+            minimum=0,
             maximum=MINUTES_IN_A_YEAR,
         ),
         reminder_cron=_cron(get("REMINDER_CRON") or "30 15 * * *"),

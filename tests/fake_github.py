@@ -1,10 +1,15 @@
 """A stateful GitHub REST API behind respx, built from real payloads.
 
 It serves what the pollers read (open pull requests sorted by `updated`, one pull
-request, its reviews, a repository's installation, installation tokens) as GitHub
-does: pages with `Link` headers, ETags honoured with 304 (which cost no rate limit),
-`X-RateLimit-*` headers per credential, App JWTs verified with the App's public key,
-installation tokens that expire. Faults (5xx, 429, timeouts) can be queued.
+request, its reviews, a repository's installation, installation tokens) and what the
+redelivery backstop reads (the App's webhook deliveries, paged by `cursor`, and asks
+for again) as GitHub does: pages with `Link` headers, ETags honoured with 304 (which
+cost no rate limit), `X-RateLimit-*` headers per credential, App JWTs verified with
+the App's public key, installation tokens that expire. Faults (5xx, 429, timeouts) can
+be queued.
+`deliver()` sends a signed webhook through a test's `send` and records the attempt as
+GitHub's deliveries list shows it; `flush_redeliveries()` sends the ones asked for again.
+`asgi_app()` serves the same fake over real HTTP (for a `reviewer` subprocess).
 Also used by `python -m tests.bench`.
 """
 
@@ -25,7 +30,13 @@ import httpx
 import jwt
 import respx
 
-from tests.webhook_client import payload
+from tests.webhook_client import encode, payload
+
+# GitHub keeps (and redelivers) an App's deliveries for three days.
+DELIVERY_WINDOW = timedelta(days=3)
+# What a test's `send` does with one delivery: (event, body, guid) -> the HTTP status, 0
+# when no answer came (refused connection, timeout).
+Send = Callable[[str, bytes, str], int]
 
 BASE_URL = "https://github.test/api/v3"
 APP_ID = "4242"
@@ -47,6 +58,13 @@ LIST_ONLY_OMITS = (
 
 def stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_text(status_code: int) -> str:
+    """The `status` GitHub's deliveries list shows beside `status_code`."""
+    if 200 <= status_code < 300:
+        return "OK"
+    return f"Invalid HTTP Response: {status_code}" if status_code else "timed out"
 
 
 class Clock:
@@ -205,6 +223,13 @@ class FakeGitHub:
         self.faults: list[Fault] = []
         self._token_ids = itertools.count(1)
         self.uninstalled: set[int] = set()
+        # The App's webhook: every attempt (oldest first), each GUID's body, and the
+        # attempt ids asked for again and not yet redelivered.
+        self.hook_deliveries: list[dict[str, Any]] = []
+        self.webhook_bodies: dict[str, tuple[str, bytes]] = {}
+        self.redelivery_asks: list[int] = []
+        self.queued_redeliveries: list[int] = []
+        self._delivery_ids = itertools.count(90_000_001)
         # Called before each answer; a test may move its clock there ("slow GitHub").
         self.before_answer: Callable[[], None] | None = None
 
@@ -245,6 +270,83 @@ class FakeGitHub:
             self.faults.append(
                 Fault(method, re.compile(path_regex), status, headers or {}, exception)
             )
+
+    # -- webhook deliveries --------------------------------------------------------------
+
+    def record_attempt(
+        self, guid: str, event: str, status_code: int, *, redelivery: bool = False
+    ) -> dict[str, Any]:
+        """An attempt as `GET /app/hook/deliveries` lists it."""
+        data = json.loads(self.webhook_bodies[guid][1])
+        repository = data.get("repository") or {}
+        installation = data.get("installation") or {}
+        item = {
+            "id": next(self._delivery_ids),
+            "guid": guid,
+            "delivered_at": stamp(self.clock()),
+            "redelivery": redelivery,
+            "duration": 0.05,
+            "status": status_text(status_code),
+            "status_code": status_code,
+            "event": event,
+            "action": data.get("action"),
+            "installation_id": installation.get("id"),
+            "repository_id": repository.get("id"),
+            "throttled_at": None,
+        }
+        self.hook_deliveries.append(item)
+        return item
+
+    def deliver(
+        self, send: Send, event: str, data: dict[str, Any] | bytes, guid: str | None = None
+    ) -> int:
+        """Send one webhook delivery as GitHub would, and record its attempt; the status."""
+        import uuid
+
+        guid = guid or str(uuid.uuid4())
+        body = encode(data)
+        self.webhook_bodies[guid] = (event, body)
+        status = send(event, body, guid)
+        self.record_attempt(guid, event, status)
+        return status
+
+    def flush_redeliveries(self, send: Send) -> list[tuple[str, int]]:
+        """Deliver again what was asked for (GitHub does it a moment after its 202)."""
+        done = []
+        while self.queued_redeliveries:
+            delivery_id = self.queued_redeliveries.pop(0)
+            item = next(i for i in self.hook_deliveries if i["id"] == delivery_id)
+            guid, event = item["guid"], item["event"]
+            status = send(event, self.webhook_bodies[guid][1], guid)
+            self.record_attempt(guid, event, status, redelivery=True)
+            done.append((guid, status))
+        return done
+
+    def _deliveries_page(self, request: httpx.Request, query: dict[str, str]) -> httpx.Response:
+        """Newest first; the `Link` header's `next` carries a `cursor`, as GitHub's does."""
+        per_page = int(query.get("per_page", 30))
+        items = sorted(self.hook_deliveries, key=lambda i: i["id"], reverse=True)
+        if "cursor" in query:
+            start = int(query["cursor"].removeprefix("v1_"))
+            items = [i for i in items if i["id"] <= start]
+        chunk, rest = items[:per_page], items[per_page:]
+        headers = {}
+        if rest:
+            cursor = f"v1_{rest[0]['id']}"
+            url = f"{self.base_url}/app/hook/deliveries?per_page={per_page}&cursor={cursor}"
+            headers["link"] = f'<{url}>; rel="next"'
+        return self._json(request, "app", chunk, headers)
+
+    def _ask_redelivery(self, delivery_id: int) -> httpx.Response:
+        item = next((i for i in self.hook_deliveries if i["id"] == delivery_id), None)
+        if item is None:
+            return httpx.Response(404, json={"message": "Not Found"})
+        self.redelivery_asks.append(delivery_id)
+        delivered = datetime.fromisoformat(item["delivered_at"].replace("Z", "+00:00"))
+        if delivered < self.clock() - DELIVERY_WINDOW:
+            return httpx.Response(422, json={"message": "Validation Failed"})
+        self.queued_redeliveries.append(delivery_id)
+        return httpx.Response(202, json={}, headers=self._rate_headers("app", True))
 
     # -- what was asked ------------------------------------------------------------------
 
@@ -328,6 +430,11 @@ class FakeGitHub:
             self.tokens[token] = (int(m.group(1)), expires)
             body = {"token": token, "expires_at": stamp(expires), "permissions": {}}
             return httpx.Response(201, json=body, headers=self._rate_headers(name, True))
+        if path == "/app/hook/deliveries" and request.method == "GET" and name == "app":
+            return self._deliveries_page(request, query)
+        m = re.fullmatch(r"/app/hook/deliveries/(\d+)/attempts", path)
+        if m and request.method == "POST" and name == "app":
+            return self._ask_redelivery(int(m.group(1)))
         m = re.fullmatch(r"/repos/([^/]+)/([^/]+)(/.*)?", path)
         if not m or request.method != "GET":
             return httpx.Response(404, json={"message": "Not Found"})

@@ -148,6 +148,22 @@ webhook_deliveries = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
 )
 
+# The failed deliveries the redelivery backstop asked GitHub for, so none is asked twice.
+redelivery_requests = sa.Table(
+    "redelivery_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("guid", sa.String(64), nullable=False, unique=True),
+    # GitHub's id of the delivery attempt the request named.
+    sa.Column("delivery_id", sa.BigInteger, nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=True),
+    sa.Column("asked_at", UTCDateTime, nullable=False),
+    # asking (claimed, not answered yet), asked (GitHub took it), refused (a 4xx)
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+)
+
 releases = sa.Table(
     "releases",
     metadata,
