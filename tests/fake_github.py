@@ -127,6 +127,9 @@ class Repo:
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
 
+    def __repr__(self) -> str:  # how a shrunk Hypothesis example names it
+        return f"Repo({self.full_name!r})"
+
     def add_pull(
         self,
         number: int,
@@ -184,6 +187,52 @@ class Repo:
     def close(self, number: int, at: datetime, merged: bool = False) -> None:
         pr = self.touch(number, at)
         pr.update(state="closed", closed_at=stamp(at), merged_at=stamp(at) if merged else None)
+
+    def edit(self, number: int, title: str, at: datetime) -> None:
+        self.touch(number, at)["title"] = title
+
+    def reopen(self, number: int, at: datetime) -> None:
+        self.touch(number, at).update(state="open", closed_at=None)
+
+    def request_review(self, number: int, login: str, at: datetime) -> None:
+        pr = self.touch(number, at)
+        if all(u["login"] != login for u in pr["requested_reviewers"]):
+            pr["requested_reviewers"].append(self.fake.user(login))
+
+    def dismiss(self, number: int, review_id: int, at: datetime) -> dict[str, Any]:
+        """A dismissed review keeps its submission time; the pull request moves."""
+        self.touch(number, at)
+        review = next(r for r in self.reviews[number] if r["id"] == review_id)
+        review["state"] = "DISMISSED"
+        return review
+
+    # -- webhook payloads showing this repository as it is now ---------------------------
+
+    def _event(self, name: str, action: str, sender: str) -> dict[str, Any]:
+        data = payload(name)
+        data.update(
+            action=action,
+            repository=self.json,
+            installation={"id": self.installation_id, "node_id": "MDIz"},
+            sender=self.fake.user(sender),
+        )
+        return data
+
+    def pull_request_event(
+        self, action: str, number: int, sender: str, **extra: Any
+    ) -> dict[str, Any]:
+        """A `pull_request` delivery showing pull request `number` as it is now."""
+        data = self._event("pull_request/opened", action, sender)
+        data.update(number=number, pull_request=self.pull_detail(number), **extra)
+        return data
+
+    def review_event(self, action: str, number: int, review: dict[str, Any]) -> dict[str, Any]:
+        """A `pull_request_review` delivery; its pull request lacks `merged`, as GitHub's."""
+        data = self._event("pull_request_review/submitted", action, review["user"]["login"])
+        pr = self.pull_detail(number)
+        del pr["merged"]
+        data.update(pull_request=pr, review=copy.deepcopy(review))
+        return data
 
     def open_pulls(self) -> list[dict[str, Any]]:
         found = [pr for pr in self.pulls.values() if pr["state"] == "open"]
