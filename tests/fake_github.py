@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -279,6 +280,8 @@ class FakeGitHub:
         self.redelivery_asks: list[int] = []
         self.queued_redeliveries: list[int] = []
         self._delivery_ids = itertools.count(90_000_001)
+        # Served over HTTP (`asgi_app`), requests come from uvicorn's thread: one at a time.
+        self.lock = threading.RLock()
         # Called before each answer; a test may move its clock there ("slow GitHub").
         self.before_answer: Callable[[], None] | None = None
 
@@ -343,7 +346,8 @@ class FakeGitHub:
             "repository_id": repository.get("id"),
             "throttled_at": None,
         }
-        self.hook_deliveries.append(item)
+        with self.lock:
+            self.hook_deliveries.append(item)
         return item
 
     def deliver(
@@ -396,6 +400,34 @@ class FakeGitHub:
             return httpx.Response(422, json={"message": "Validation Failed"})
         self.queued_redeliveries.append(delivery_id)
         return httpx.Response(202, json={}, headers=self._rate_headers("app", True))
+
+    def asgi_app(self) -> Any:
+        """This fake as an ASGI app, to serve on loopback (`tests.loopback.serving`) for a
+        `reviewer` process; set `base_url` to where it is served first."""
+
+        async def app(scope: dict, receive: Any, send: Any) -> None:
+            assert scope["type"] == "http"
+            body, more = b"", True
+            while more:
+                message = await receive()
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+            query = scope["query_string"].decode()
+            request = httpx.Request(
+                scope["method"],
+                f"http://fake{scope['path']}" + (f"?{query}" if query else ""),
+                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+                content=body,
+            )
+            with self.lock:
+                response = self.handle(request)
+            headers = [(k.encode(), v.encode()) for k, v in response.headers.items()]
+            await send(
+                {"type": "http.response.start", "status": response.status_code, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": response.content})
+
+        return app
 
     # -- what was asked ------------------------------------------------------------------
 
