@@ -24,6 +24,7 @@ from bot.github.handlers import router
 from bot.github.mapping import PayloadError
 from bot.logs import log_context
 from bot.store import deliveries
+from bot.store.availability import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ async def record_failure(
 def failure_status(exc: Exception) -> int:
     if isinstance(exc, PayloadError):
         return 422
-    if isinstance(exc, ConnectionError | OSError | TimeoutError):
+    if database_unavailable(exc):
         return 503
     return 500
 
