@@ -1,6 +1,10 @@
-"""Faults of the process: `reviewer serve` killed with SIGKILL while signed deliveries
-stream in, then brought back, the lost ones redelivered through `reviewer redeliver`
-against a fake GitHub served over HTTP: each delivery applied exactly once, none half.
+"""Faults of the process.
+
+- `reviewer serve` killed with SIGKILL while signed deliveries stream in, then brought
+  back, the lost ones redelivered through `reviewer redeliver` against a fake GitHub
+  served over HTTP: each delivery applied exactly once, none half.
+- PostgreSQL stopped and started again under load (a private cluster: the shared server
+  is never touched): the service answers 503 meanwhile and recovers by itself.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ import asyncio
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,14 +27,16 @@ import sqlalchemy as sa
 
 from bot.store.database import Database
 from bot.store.tables import pull_requests, reviews, webhook_deliveries
-from tests.conftest import WEBHOOK_SECRET
+from tests.conftest import BACKENDS, WEBHOOK_SECRET
 from tests.factories import at
 from tests.fake_github import APP_ID, Clock, FakeGitHub
 from tests.github_app import app_key, sender
-from tests.github_events import PullRequest, github_user, review_event
+from tests.github_events import PullRequest, github_user, pull_request_event, review_event
 from tests.loopback import free_port, serving
+from tests.private_postgres import binaries, private_postgres
 from tests.processes import run_reviewer, start_reviewer
 from tests.test_serve import DEADLINE_SECONDS, Output
+from tests.webhook_client import encode
 
 DELIVERIES = 60
 # SIGKILL once this many deliveries have been answered: the rest meet a dead server.
@@ -164,3 +171,119 @@ def test_sigkill_mid_stream_then_redelivery_applies_each_delivery_exactly_once(
     assert after["pull_requests"] == after["reviews"] == DELIVERIES
     assert after["without_review"] == 0
     assert sorted(pr["number"] for pr in listed) == list(range(DELIVERIES))
+
+
+class Load:
+    """Threads that keep posting deliveries and reading while the test breaks things."""
+
+    def __init__(self, url: str, threads: int = 2) -> None:
+        self.url = url
+        self.answers: list[tuple[str, int, str | None]] = []  # (kind, status, guid)
+        self.bodies: dict[str, bytes] = {}
+        self._stop = threading.Event()
+        self._numbers = iter(range(10**6))
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._work) for _ in range(threads)]
+
+    def _record(self, kind: str, status: int, guid: str | None = None) -> None:
+        with self._lock:
+            self.answers.append((kind, status, guid))
+
+    def _work(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=DEADLINE_SECONDS) as http:
+            send = sender(http)
+            while not self._stop.is_set():
+                with self._lock:
+                    n = next(self._numbers)
+                guid = f"load-{n}"
+                pr = PullRequest(600_000 + n, n, at(1), title=f"Load {n}")
+                body = encode(pull_request_event("opened", pr))
+                self.bodies[guid] = body
+                self._record("webhook", send("pull_request", body, guid), guid)
+                for path in ("/v1/pull_requests?state=all&per_page=5", "/readyz"):
+                    try:
+                        status = http.get(path).status_code
+                    except httpx.TransportError:
+                        status = 0
+                    self._record(path.split("?")[0], status)
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(DEADLINE_SECONDS)
+
+    def wait_for(self, kind: str, status: int, after: int = 0) -> int:
+        """Wait for an answer of `kind` with `status` past index `after`; its index."""
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while time.monotonic() < deadline:
+            with self._lock:
+                for i, (k, s, _) in enumerate(self.answers[after:], after):
+                    if (k, s) == (kind, status):
+                        return i
+            time.sleep(0.05)
+        raise AssertionError(f"no {kind} {status} after {after}: {self.answers[after:][-20:]}")
+
+
+def test_postgres_restarted_under_load_is_503_then_recovers_by_itself(tmp_path: Path) -> None:
+    if "postgresql" not in BACKENDS:
+        pytest.skip("REVIEWER_TEST_BACKENDS leaves PostgreSQL out")
+    bin_dir = binaries()
+    if bin_dir is None:
+        message = "no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb) to run one"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with private_postgres(bin_dir) as cluster:
+        asyncio.run(_create_database(cluster.url, "reviewer"))
+        url = cluster.url.rpartition("/")[0] + "/reviewer"
+        settings = {
+            "DATABASE_URL": url,
+            "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "SCHEDULER": "off",
+        }
+        with (
+            reviewer_serving(tmp_path, **settings) as (process, base),
+            httpx.Client(base_url=base, timeout=DEADLINE_SECONDS) as http,
+        ):
+            with Load(base) as load:
+                load.wait_for("webhook", 200)
+                cluster.stop("fast")
+                down = load.wait_for("/readyz", 503)
+                load.wait_for("webhook", 503, down)
+                load.wait_for("/v1/pull_requests", 503, down)
+                cluster.start()
+                # Nobody restarts the service: it finds the database again by itself.
+                back = load.wait_for("/readyz", 200, down)
+                for kind in ("webhook", "/v1/pull_requests"):
+                    load.wait_for(kind, 200, back)
+                settled = len(load.answers)
+                load.wait_for("webhook", 200, settled)
+            assert process.poll() is None
+            # Every answer was a success or a 503 (never a 500, never a dropped connection),
+            # and once the database answered again everything did.
+            assert {status for _, status, _ in load.answers} == {200, 503}
+            assert {s for _, s, _ in load.answers[settled:]} == {200}
+
+            # GitHub's redelivery of each failed GUID applies it, once.
+            failed = {g for kind, s, g in load.answers if kind == "webhook" and s != 200}
+            assert failed
+            send = sender(http)
+            for guid in sorted(failed):
+                assert send("pull_request", load.bodies[guid], guid) == 200
+            total = http.get("/v1/pull_requests?state=all&per_page=1").headers["x-total-count"]
+        assert int(total) == len({g for kind, _, g in load.answers if kind == "webhook"})
+
+
+async def _create_database(server_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(server_url, timeout=10)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
