@@ -200,6 +200,18 @@ class Repo:
         if all(u["login"] != login for u in pr["requested_reviewers"]):
             pr["requested_reviewers"].append(self.fake.user(login))
 
+    def request_team(self, number: int, slug: str, at: datetime) -> dict[str, Any]:
+        pr = self.touch(number, at)
+        team = self.fake.team(slug)
+        if all(t["slug"] != slug for t in pr["requested_teams"]):
+            pr["requested_teams"].append(team)
+        return team
+
+    def remove_team(self, number: int, slug: str, at: datetime) -> dict[str, Any]:
+        pr = self.touch(number, at)
+        pr["requested_teams"] = [t for t in pr["requested_teams"] if t["slug"] != slug]
+        return self.fake.team(slug)
+
     def dismiss(self, number: int, review_id: int, at: datetime) -> dict[str, Any]:
         """A dismissed review keeps its submission time; the pull request moves."""
         self.touch(number, at)
@@ -265,6 +277,7 @@ class FakeGitHub:
         self.ids = itertools.count(5_000_000)
         self.repos: dict[str, Repo] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        self.teams: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, tuple[int, datetime]] = {}
         self.token_lifetime = timedelta(hours=1)
         self.rate_limit = 5000
@@ -294,7 +307,14 @@ class FakeGitHub:
         return copy.deepcopy(self.users[login])
 
     def team(self, slug: str) -> dict[str, Any]:
-        return {"id": next(self.ids), "slug": slug, "name": slug.title(), "privacy": "closed"}
+        if slug not in self.teams:
+            self.teams[slug] = {
+                "id": next(self.ids),
+                "slug": slug,
+                "name": slug.title(),
+                "privacy": "closed",
+            }
+        return copy.deepcopy(self.teams[slug])
 
     def add_repo(self, owner: str, name: str, installation_id: int | None = 1) -> Repo:
         repo = Repo(self, owner, name, installation_id)

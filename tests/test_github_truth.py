@@ -2,10 +2,10 @@
 GitHub is.
 
 A Hypothesis state machine plays what people do on GitHub (pull requests opened,
-edited, closed and reopened; reviews requested, withdrawn and made again; reviews
-submitted and dismissed) on the fake GitHub, which is the model: its repositories are
-the truth. Each step sends the real signed delivery GitHub would send (built from the
-fake's objects, which are the sample payloads), through a fault layer that drops,
+edited, closed and reopened; reviews requested of people and teams, withdrawn and made
+again; reviews submitted and dismissed) on the fake GitHub, which is the model: its
+repositories are the truth. Each step sends the real signed delivery GitHub would send
+(built from the fake's objects, which are the sample payloads), through a fault layer that drops,
 doubles, delays (reorders) or fails it (a database trigger makes it 500 in the middle
 of its transaction). At the end the delayed ones arrive, the redelivery backstop asks
 for what failed, GitHub redelivers, and the read API must equal the model's answer;
@@ -68,6 +68,7 @@ PROFILES = {
 PROFILE = PROFILES.get(os.environ.get("HYPOTHESIS_PROFILE", "default"), PROFILES["default"])
 
 LOGINS = ("alice", "bob", "carol", "dave")
+TEAMS = ("core", "docs")
 REVIEW_STATES = ("APPROVED", "COMMENTED", "CHANGES_REQUESTED")
 # What becomes of a delivery: mostly it arrives.
 FATES = st.sampled_from(("arrive", "arrive", "arrive", "drop", "double", "delay", "fail"))
@@ -278,6 +279,32 @@ class GitHubTruth(RuleBasedStateMachine):
             number,
             pr["user"]["login"],
             requested_reviewer=self.fake.user(login),
+        )
+        self.emit("pull_request", event, fate)
+
+    @precondition(lambda self: self.pulls(state="open"))
+    @rule(data=st.data(), slug=st.sampled_from(TEAMS), fate=FATES)
+    def request_team(self, data: st.DataObject, slug: str, fate: str) -> None:
+        repo, number = data.draw(st.sampled_from(self.pulls(state="open")))
+        pr = repo.pulls[number]
+        if any(t["slug"] == slug for t in pr["requested_teams"]):
+            return
+        team = repo.request_team(number, slug, self.tick())
+        event = repo.pull_request_event(
+            "review_requested", number, pr["user"]["login"], requested_team=team
+        )
+        self.emit("pull_request", event, fate)
+
+    @precondition(lambda self: any(r.pulls[n]["requested_teams"] for r, n in self.pulls()))
+    @rule(data=st.data(), fate=FATES)
+    def withdraw_team(self, data: st.DataObject, fate: str) -> None:
+        asked = [(r, n) for r, n in self.pulls() if r.pulls[n]["requested_teams"]]
+        repo, number = data.draw(st.sampled_from(asked))
+        pr = repo.pulls[number]
+        slug = data.draw(st.sampled_from([t["slug"] for t in pr["requested_teams"]]))
+        team = repo.remove_team(number, slug, self.tick())
+        event = repo.pull_request_event(
+            "review_request_removed", number, pr["user"]["login"], requested_team=team
         )
         self.emit("pull_request", event, fate)
 
