@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from bot.app import create_app
-from bot.jobs.redeliver import NO_APP, group_attempts, redeliver
+from bot.jobs.redeliver import NO_APP, group_attempts, job, redeliver
 from bot.store import redeliveries
 from bot.store.tables import redelivery_requests
 from tests.factories import at
@@ -151,6 +151,26 @@ def test_the_window_pages_by_cursor_and_stops_at_its_start(
         "recent-1",
         "recent-2",
     ]
+
+
+def test_the_scheduled_job_lists_back_to_its_last_complete_pass(
+    client, run, state, github, clock
+) -> None:
+    state.github.per_page = 2
+    for n in range(5):
+        github.deliver(dropped, "pull_request", opened(90 + n, 90 + n), guid=f"early-{n}")
+        clock.advance(hours=1)
+    first = run(job, state)  # after start-up: the whole window
+    assert (first.deliveries, first.asked, first.hours) == (5, 5, 72)
+    clock.advance(minutes=10)
+    github.deliver(dropped, "pull_request", opened(99, 99), guid="late")
+    github.reset_calls()
+    second = run(job, state)
+    assert (second.deliveries, second.asked, second.hours) == (1, 1, 0.42)
+    # One page: the listing stopped at the first attempt before the last pass (less 15 min).
+    assert len(github.calls_to(r"/app/hook/deliveries$")) == 1
+    # The command always reads the window it is given.
+    assert run(redeliver, state).deliveries == 6
 
 
 def test_5xx_is_retried_then_given_back_for_the_next_run(client, run, db, state, github) -> None:

@@ -31,6 +31,9 @@ NAME = "RedeliveryBackstop"
 WINDOW_HOURS = 72.0
 DELIVERIES = "/app/hook/deliveries{?per_page}"
 ATTEMPTS = "/app/hook/deliveries/{delivery_id}/attempts"
+# A scheduled run lists back to where the last complete one started, less this much
+# (an attempt under way while a run lists it may show up later with an earlier time).
+OVERLAP = timedelta(minutes=15)
 NO_APP = (
     "cannot redeliver: listing the App's deliveries needs the App itself "
     "(GITHUB_APP_ID and a private key); GITHUB_TOKEN cannot"
@@ -145,11 +148,23 @@ async def ask(github: GitHub, delivery_id: int) -> None:
     await api.post(ATTEMPTS, {"delivery_id": str(delivery_id)}, data={})
 
 
-async def redeliver(state: Any, hours: float = WINDOW_HOURS) -> RedeliverySummary:
-    """One pass of the backstop: list, group, ask for each missed GUID once."""
+async def redeliver(
+    state: Any, hours: float = WINDOW_HOURS, incremental: bool = False
+) -> RedeliverySummary:
+    """One pass of the backstop: list, group, ask for each missed GUID once.
+
+    `incremental` (the scheduled job): list only back to where this process's last
+    complete pass started; the first pass after start-up reads the whole window. Every
+    GUID older than that was seen whole by that pass, so a page costs no rate limit twice.
+    """
     github: GitHub = state.github
     db = state.db
-    summary = RedeliverySummary(hours=hours)
+    now = state.clock()
+    since = now - timedelta(hours=hours)
+    watermark = getattr(state, "redelivery_listed_from", None) if incremental else None
+    if watermark is not None and watermark > since:
+        since = watermark
+    summary = RedeliverySummary(hours=round((now - since).total_seconds() / 3600, 2))
     if github.tokens is None:
         summary.stopped = NO_APP
         if not getattr(state, "redeliver_warned", False):
@@ -157,9 +172,8 @@ async def redeliver(state: Any, hours: float = WINDOW_HOURS) -> RedeliverySummar
             log.warning(NO_APP)
         return summary
     before = github.stats.requests
-    now = state.clock()
     try:
-        grouped = group_attempts(await list_attempts(github, now - timedelta(hours=hours)))
+        grouped = group_attempts(await list_attempts(github, since))
         summary.deliveries, summary.guids = grouped.deliveries, grouped.guids
         summary.answered = grouped.answered
         guids = [m.guid for m in grouped.missed]
@@ -179,6 +193,8 @@ async def redeliver(state: Any, hours: float = WINDOW_HOURS) -> RedeliverySummar
         log.warning("rate limit low; the backstop stops early", extra={"error": str(exc)})
     finally:
         summary.requests = github.stats.requests - before
+    if incremental and summary.stopped is None and not summary.failed:
+        state.redelivery_listed_from = now - OVERLAP
     return summary
 
 
@@ -208,4 +224,4 @@ async def _ask_claimed(state: Any, missed: Missed, summary: RedeliverySummary) -
 
 
 async def job(state: Any) -> RedeliverySummary:
-    return await redeliver(state)
+    return await redeliver(state, incremental=True)
