@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from bot.app import create_app
+from bot.github import parse
 from bot.jobs.redeliver import NO_APP, group_attempts, job, redeliver
 from bot.store import redeliveries
 from bot.store.tables import redelivery_requests
@@ -277,18 +278,19 @@ def test_group_attempts_by_guid() -> None:
             "delivered_at": f"2026-01-01T{hour:02d}:00:00Z",
         }
 
-    grouped = group_attempts(
-        [
-            attempt(6, "b", 502, 6),  # newest first, as GitHub lists them
-            attempt(5, "a", 200, 5),
-            attempt(4, "c", 0, 4),
-            attempt(3, "b", 500, 3),
-            attempt(2, "a", 503, 2),
-        ]
-    )
+    listed = [
+        attempt(6, "b", 502, 6),  # newest first, as GitHub lists them
+        attempt(5, "a", 200, 5),
+        attempt(4, "c", 0, 4),
+        attempt(3, "b", 500, 3),
+        attempt(2, "a", 503, 2),
+    ]
+    grouped = group_attempts(parse.hook_delivery(item) for item in listed)
     assert (grouped.deliveries, grouped.guids, grouped.answered) == (5, 3, 1)
     # Oldest first, each by its newest attempt.
     assert [(m.guid, m.delivery_id) for m in grouped.missed] == [("b", 6), ("c", 4)]
+    with pytest.raises(parse.PayloadError, match=r"delivery\.delivered_at is missing"):
+        parse.hook_delivery({"id": 1, "guid": "g", "event": "ping"})
 
 
 def test_asked_guids_are_durable(run, db) -> None:

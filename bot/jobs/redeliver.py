@@ -11,7 +11,7 @@ once (`POST /app/hook/deliveries/{id}/attempts`). The GUIDs asked for are record
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from contextlib import aclosing
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -20,8 +20,9 @@ from typing import Any
 from gidgethub import BadRequest, GitHubBroken, RateLimitExceeded
 from httpx import HTTPError
 
-from bot.github import mapping
+from bot.github import parse
 from bot.github.client import GitHub, RateLimitLow
+from bot.github.shapes import HookDelivery
 from bot.store import deliveries, redeliveries
 
 log = logging.getLogger(__name__)
@@ -60,40 +61,33 @@ class Grouped:
     missed: list[Missed]
 
 
-def group_attempts(items: Iterable[Mapping[str, Any]]) -> Grouped:
+def group_attempts(attempts: Iterable[HookDelivery]) -> Grouped:
     """GitHub's delivery attempts (newest first) by GUID: which never got a 2xx, oldest first."""
-    by_guid: dict[str, list[Mapping[str, Any]]] = {}
+    by_guid: dict[str, list[HookDelivery]] = {}
     count = 0
-    for item in items:
+    for attempt in attempts:
         count += 1
-        by_guid.setdefault(str(item["guid"]), []).append(item)
+        by_guid.setdefault(attempt.guid, []).append(attempt)
     missed = []
     answered = 0
-    for guid, attempts in by_guid.items():
-        if any(200 <= int(a.get("status_code") or 0) < 300 for a in attempts):
+    for guid, tries in by_guid.items():
+        if any(attempt.answered_2xx for attempt in tries):
             answered += 1
             continue
-        newest = attempts[0]
+        newest = max(tries, key=lambda a: a.id)
         missed.append(
             Missed(
                 guid=guid,
-                delivery_id=int(newest["id"]),
-                event=str(newest.get("event") or ""),
-                action=newest.get("action"),
-                first_at=min(_delivered_at(a) for a in attempts),
-                first_id=min(int(a["id"]) for a in attempts),
+                delivery_id=newest.id,
+                event=newest.event,
+                action=newest.action,
+                first_at=min(a.delivered_at for a in tries),
+                first_id=min(a.id for a in tries),
             )
         )
     # Oldest first (GitHub's ids grow with time: they order attempts of one second).
     missed.sort(key=lambda m: (m.first_at, m.first_id))
     return Grouped(count, len(by_guid), answered, missed)
-
-
-def _delivered_at(item: Mapping[str, Any]) -> datetime:
-    at = mapping.parse_time(item.get("delivered_at"), "delivery.delivered_at")
-    if at is None:
-        raise mapping.PayloadError("delivery.delivered_at is missing")
-    return at
 
 
 @dataclass
@@ -128,16 +122,17 @@ class RedeliverySummary:
         return line
 
 
-async def list_attempts(github: GitHub, since: datetime) -> list[dict]:
+async def list_attempts(github: GitHub, since: datetime) -> list[HookDelivery]:
     """The App's delivery attempts since `since`, newest first, every page."""
     api = github.app_api()
     found = []
     pages = api.getiter(DELIVERIES, {"per_page": github.per_page})
     async with aclosing(pages) as items:  # type: ignore[type-var]
         async for item in items:
-            if _delivered_at(item) < since:
+            attempt = parse.hook_delivery(item)
+            if attempt.delivered_at < since:
                 break  # newest first: the rest is older still
-            found.append(item)
+            found.append(attempt)
     return found
 
 
@@ -191,6 +186,9 @@ async def redeliver(
     except (RateLimitLow, RateLimitExceeded) as exc:
         summary.stopped = str(exc)
         log.warning("rate limit low; the backstop stops early", extra={"error": str(exc)})
+    except parse.PayloadError as exc:
+        summary.stopped = f"GitHub's list of deliveries is malformed: {exc}"
+        log.error(summary.stopped)
     finally:
         summary.requests = github.stats.requests - before
     if incremental and summary.stopped is None and not summary.failed:
