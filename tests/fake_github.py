@@ -340,6 +340,7 @@ class FakeGitHub:
             full_name=repo.full_name,
             owner={**repo.json["owner"], "login": owner},
             html_url=f"https://github.com/{repo.full_name}",
+            updated_at=stamp(self.clock()),  # GitHub's moves with a rename
         )
         self.repos[repo.full_name.lower()] = repo
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REVISIONS = [
     "0001 initial schema",
     "0002 one project per repository, whatever the letter case",
-    "0005 the failed deliveries the redelivery backstop asked GitHub for",
+    "0005 redelivery requests asked of GitHub, and the time of a project's repository name",
 ]
 HEAD = {"0005"}
 

@@ -160,13 +160,17 @@ def repository(obj: Any) -> Repository:
     what = "repository"
     github_id = _field(obj, "id", int, what)
     owner_obj = obj.get("owner")
+    raw_time = obj.get("updated_at")
+    # The installation events' repositories have no time; a time we cannot read is none.
+    updated_at = parse_time(raw_time, f"{what}.updated_at") if isinstance(raw_time, str) else None
     if isinstance(owner_obj, dict | Mapping) and isinstance(owner_obj.get("login"), str):
-        return Repository(github_id, owner_obj["login"], _field(obj, "name", str, what))
+        name = _field(obj, "name", str, what)
+        return Repository(github_id, owner_obj["login"], name, updated_at)
     full_name = _field(obj, "full_name", str, what)
     owner, _, name = full_name.partition("/")
     if not owner or not name:
         raise PayloadError(f"{what}.full_name is not owner/name: {full_name!r}")
-    return Repository(github_id, owner, name)
+    return Repository(github_id, owner, name, updated_at)
 
 
 def base_repository(obj: Any) -> Repository:

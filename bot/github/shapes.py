@@ -45,6 +45,9 @@ class Repository:
     github_id: int
     owner: str
     name: str
+    # GitHub's `updated_at` of the repository, where the object has one: a rename moves it,
+    # so of two pictures of one repository the later one names it.
+    updated_at: datetime | None = None
 
     @property
     def full_name(self) -> str:

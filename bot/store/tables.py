@@ -30,6 +30,9 @@ projects = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("synced_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The repository's `updated_at` that repo_owner/repo_name came from: an older picture
+    # (a late or redelivered delivery from before a rename) does not rename it back.
+    sa.Column("repo_seen_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("repo_owner", "repo_name", name="uq_projects_repo"),
 )
 # GitHub names ignore case: `Docker/CLI` and `docker/cli` are one repository, one project.

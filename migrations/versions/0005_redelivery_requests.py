@@ -1,4 +1,4 @@
-"""the failed deliveries the redelivery backstop asked GitHub for
+"""redelivery requests asked of GitHub, and the time of a project's repository name
 
 Revision ID: 0005
 Revises: 0002
@@ -14,6 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # The time of the repository picture a project's owner/name came from.
+    op.add_column("projects", sa.Column("repo_seen_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "redelivery_requests",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -31,3 +33,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("redelivery_requests")
+    with op.batch_alter_table("projects") as batch_op:
+        batch_op.drop_column("repo_seen_at")
