@@ -20,8 +20,9 @@ REVISIONS = [
     "0001 initial schema",
     "0002 one project per repository, whatever the letter case",
     "0004 real-time review-request DMs and escalations, each sent once",
+    "0005 redelivery requests asked of GitHub, and the time of a project's repository name",
 ]
-HEAD = {"0004"}
+HEAD = {"0005"}
 
 
 def run_cli(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.github.shapes import (
     GitHubUser,
+    HookDelivery,
     InstallationDelivery,
     PullRequest,
     PullRequestDelivery,
@@ -159,13 +160,17 @@ def repository(obj: Any) -> Repository:
     what = "repository"
     github_id = _field(obj, "id", int, what)
     owner_obj = obj.get("owner")
+    raw_time = obj.get("updated_at")
+    # The installation events' repositories have no time; a time we cannot read is none.
+    updated_at = parse_time(raw_time, f"{what}.updated_at") if isinstance(raw_time, str) else None
     if isinstance(owner_obj, dict | Mapping) and isinstance(owner_obj.get("login"), str):
-        return Repository(github_id, owner_obj["login"], _field(obj, "name", str, what))
+        name = _field(obj, "name", str, what)
+        return Repository(github_id, owner_obj["login"], name, updated_at)
     full_name = _field(obj, "full_name", str, what)
     owner, _, name = full_name.partition("/")
     if not owner or not name:
         raise PayloadError(f"{what}.full_name is not owner/name: {full_name!r}")
-    return Repository(github_id, owner, name)
+    return Repository(github_id, owner, name, updated_at)
 
 
 def base_repository(obj: Any) -> Repository:
@@ -245,4 +250,21 @@ def repositories_delivery(payload: Mapping[str, Any]) -> RepositoriesDelivery:
         required_installation_id(payload),
         _repositories(payload, "repositories_added"),
         _repositories(payload, "repositories_removed"),
+    )
+
+
+def hook_delivery(obj: Any) -> HookDelivery:
+    """An attempt of the App's webhook (`GET /app/hook/deliveries`)."""
+    what = "delivery"
+    action = obj.get("action") if isinstance(obj, Mapping) else None
+    status = obj.get("status_code") if isinstance(obj, Mapping) else None
+    return HookDelivery(
+        id=_field(obj, "id", int, what),
+        guid=_field(obj, "guid", str, what),
+        delivered_at=_required_time(obj, "delivered_at", what),
+        # GitHub lists an attempt that got no answer with a 0 (or no) status code.
+        status_code=status if isinstance(status, int) and not isinstance(status, bool) else 0,
+        event=_field(obj, "event", str, what),
+        action=action if isinstance(action, str) else None,
+        redelivery=bool(obj.get("redelivery")),
     )

@@ -26,6 +26,7 @@ from bot.github.parse import PayloadError
 from bot.logs import log_context
 from bot.reminders import realtime
 from bot.store import deliveries
+from bot.store.availability import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ async def record_failure(
 def failure_status(exc: Exception) -> int:
     if isinstance(exc, PayloadError):
         return 422
-    if isinstance(exc, ConnectionError | OSError | TimeoutError):
+    if database_unavailable(exc):
         return 503
     return 500
 

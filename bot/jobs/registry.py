@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.jobs import pull_requests, reminders, reviews
+from bot.jobs import pull_requests, redeliver, reminders, reviews
 from bot.jobs.scheduler import JobSpec
 from bot.releases import work as releases
 from bot.reminders.schedule import quarter_hours
@@ -31,6 +31,16 @@ def every(
     return trigger
 
 
+def every_redeliver_minutes(settings: Settings) -> IntervalTrigger | None:
+    """Every REDELIVER_MINUTES, first soon after start-up (a deploy may have failed some).
+
+    0 turns the backstop off.
+    """
+    if not settings.redeliver_minutes:
+        return None
+    return every("redeliver_minutes")(settings)
+
+
 def every_minute(settings: Settings) -> IntervalTrigger:
     return IntervalTrigger(minutes=1, start_date=datetime.now(UTC) + timedelta(seconds=30))
 
@@ -43,4 +53,6 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("IdlersReminder", quarter_hours, reminders.scheduled_reminders),
     # Finishes what a release's after-the-answer work left undone (a crash, a source down).
     JobSpec(releases.NAME, every_minute, releases.process_pending_releases),
+    # Asks GitHub again for the deliveries that failed here (GitHub never does by itself).
+    JobSpec(redeliver.NAME, every_redeliver_minutes, redeliver.job),
 )

@@ -58,6 +58,9 @@ async def upsert_project(
     A given `installation_id` is recorded and marks the project installed; `active` None
     leaves the project's flag as it is (new projects start active). A new project is
     named `owner/name`; a project's `name`, chosen by whoever created it, is kept.
+    The repository's owner/name change only with a picture of it not older than the
+    one they came from (`repo_seen_at`): a delivery from before a rename, arriving late
+    or redelivered, does not move the project back.
     """
     same_repository = projects.select().where(
         sa.or_(
@@ -78,6 +81,8 @@ async def upsert_project(
         values.update(installation_id=installation_id, installed=True)
     if active is not None:
         values["active"] = active
+    if repository.updated_at is not None:
+        values["repo_seen_at"] = repository.updated_at
     if not matches:
         created = await db.fetch_one(
             insert_for(db, projects)
@@ -90,6 +95,10 @@ async def upsert_project(
         # A concurrent delivery created it first (and has committed): use theirs.
         matches = await db.fetch_all(same_repository)
     project = next((p for p in matches if p["github_id"] == repository.github_id), matches[0])
+    seen_at = project["repo_seen_at"]
+    if seen_at is not None and (repository.updated_at is None or repository.updated_at < seen_at):
+        for stale in ("repo_owner", "repo_name", "repo_seen_at"):
+            values.pop(stale, None)
     changed = {k: v for k, v in values.items() if project[k] != v}
     if changed:
         await db.execute(projects.update().where(projects.c.id == project["id"]).values(**changed))

@@ -30,6 +30,9 @@ projects = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("synced_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The repository's `updated_at` that repo_owner/repo_name came from: an older picture
+    # (a late or redelivered delivery from before a rename) does not rename it back.
+    sa.Column("repo_seen_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("repo_owner", "repo_name", name="uq_projects_repo"),
 )
 # GitHub names ignore case: `Docker/CLI` and `docker/cli` are one repository, one project.
@@ -144,6 +147,22 @@ webhook_deliveries = sa.Table(
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.Column("applied_at", UTCDateTime, nullable=True),
     # applied, ignored, failed
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+)
+
+# The failed deliveries the redelivery backstop asked GitHub for, so none is asked twice.
+redelivery_requests = sa.Table(
+    "redelivery_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("guid", sa.String(64), nullable=False, unique=True),
+    # GitHub's id of the delivery attempt the request named.
+    sa.Column("delivery_id", sa.BigInteger, nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=True),
+    sa.Column("asked_at", UTCDateTime, nullable=False),
+    # asking (claimed, not answered yet), asked (GitHub took it), refused (a 4xx)
     sa.Column("outcome", sa.String(16), nullable=False),
     sa.Column("error", sa.Text, nullable=True),
 )
