@@ -5,17 +5,19 @@ GET never changes anything: link previewers and mail scanners open links.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
-from starlette.background import BackgroundTask
+from starlette.background import BackgroundTasks
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot.api.errors import ApiError, ValidationError
-from bot.api.params import json_object
+from bot.api.params import has_control_characters, json_object
 from bot.releases import decisions
+from bot.releases.callback_sender import deliver_due
 from bot.releases.pages import HEADERS, approval_page, error_page
 from bot.releases.policy import DECISIONS, Verdict, as_of, token_ttl
 from bot.releases.slack_sync import update_messages
@@ -24,6 +26,8 @@ from bot.releases.views import approval_json
 from bot.store import releases as store
 
 MAX_BODY_BYTES = 10_000
+# A reason fits GitHub's 1024-character comment with our words around it.
+MAX_COMMENT_CHARS = 900
 
 
 def wants_html(request: Request) -> bool:
@@ -96,37 +100,83 @@ async def show(request: Request) -> Response:
     return answer(request, approval_json(shown, approvers, approver))
 
 
-async def read_decision(request: Request) -> tuple[str, str]:
-    """`decision` from a JSON body or a form (`approve` when the body is empty), and the
-    channel to record: `form` for the page's form, `link` for anything else."""
+def _one(name: str, given: list[tuple[str, object]]) -> object | None:
+    """The one value of `name` given anywhere; 400 when places disagree."""
+    distinct = {json.dumps(value, sort_keys=True) for _, value in given}
+    if len(distinct) > 1:
+        where = ", ".join(sorted({place for place, _ in given}))
+        raise ValidationError(
+            {name: f"given more than once with different values ({where})"},
+            detail=f"{name} is given more than once with different values ({where})",
+        )
+    return given[0][1] if given else None
+
+
+def _comment(raw: object | None) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise ValidationError({"comment": "must be a string"})
+    text = raw.strip()
+    if len(text) > MAX_COMMENT_CHARS:
+        raise ValidationError({"comment": f"must be at most {MAX_COMMENT_CHARS} characters"})
+    # Line breaks and tabs are fine in a reason; other control characters are not.
+    if has_control_characters(text.replace("\n", " ").replace("\r", " ").replace("\t", " ")):
+        raise ValidationError({"comment": "must not contain control characters"})
+    return text or None
+
+
+async def read_body(request: Request) -> tuple[str, dict[str, list[object]]]:
+    """("form"|"json"|"none", {name: values}) of the request body."""
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise ApiError(413, "the body is too large")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not body.strip():
-        raw: object = "approve"
-    elif content_type == "application/x-www-form-urlencoded":
+        return "none", {}
+    if content_type == "application/x-www-form-urlencoded":
         form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-        raw = form.get("decision", ["approve"])[-1]
-    elif content_type in ("application/json", ""):
-        raw = (await json_object(request)).get("decision", "approve")
-    else:
-        raise ApiError(415, "send JSON or a form (application/x-www-form-urlencoded)")
+        return "form", {name: list(values) for name, values in form.items()}
+    if content_type in ("application/json", ""):
+        data = await json_object(request)
+        return "json", {name: [value] for name, value in data.items() if value is not None}
+    raise ApiError(415, "send JSON or a form (application/x-www-form-urlencoded)")
+
+
+async def read_decision(request: Request) -> tuple[str, str | None, str]:
+    """(decision, comment, channel) from the query string, a form or a JSON body.
+
+    No `decision` anywhere is an approval; two different values, or one that is not
+    approve/reject, are 400 (nothing is recorded). The channel is `form` for the
+    page's form and `link` for anything else.
+    """
+    kind, body = await read_body(request)
+    decisions_given: list[tuple[str, object]] = []
+    comments_given: list[tuple[str, object]] = []
+    for name, bucket in (("decision", decisions_given), ("comment", comments_given)):
+        bucket += [("query", v) for v in request.query_params.getlist(name)]
+        bucket += [(kind, v) for v in body.get(name, [])]
+    raw = _one("decision", decisions_given)
+    if raw is None:
+        raw = "approve"
     if not isinstance(raw, str) or raw not in DECISIONS:
         raise ValidationError({"decision": "must be approve or reject"})
-    return raw, "form" if content_type == "application/x-www-form-urlencoded" else "link"
+    comment = _comment(_one("comment", comments_given))
+    return raw, comment, "form" if kind == "form" else "link"
 
 
 async def decide(request: Request) -> Response:
     state = request.app.state
     approver = await approver_of(request)
-    raw, channel = await read_decision(request)
+    raw, comment, channel = await read_decision(request)
     decision = DECISIONS[raw]
     done = await decisions.decide(
-        state.db, approver, decision, channel, state.clock(), token_ttl(state.settings)
+        state.db, approver, decision, channel, state.clock(), token_ttl(state.settings), comment
     )
     if done.verdict is Verdict.GONE:
         raise gone()
+    if done.verdict is Verdict.FORBIDDEN:
+        raise ApiError(403, "the deployment's creator cannot decide on their own deployment")
     if done.verdict is Verdict.CONFLICT:
         mine = done.approver["decision"]
         detail = (
@@ -138,7 +188,10 @@ async def decide(request: Request) -> Response:
     view = approval_json(done.current.release, done.current.approvers, done.approver)
     response = answer(request, view, notice=f"Recorded: you {done.approver['decision']} it.")
     if done.verdict is Verdict.RECORD:
-        response.background = BackgroundTask(update_messages, state, approver["release_id"])
+        response.background = BackgroundTasks()
+        response.background.add_task(update_messages, state, approver["release_id"])
+        # The CD system's status report, or the decision, goes out after the answer.
+        response.background.add_task(deliver_due, state, approver["release_id"])
     return response
 
 

@@ -20,7 +20,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.api.errors import ApiError, error_response
-from bot.github.handlers import router
+from bot.github.followups import AfterCommit
+from bot.github.handlers import app_router, router
 from bot.github.mapping import PayloadError
 from bot.logs import log_context
 from bot.store import deliveries
@@ -79,17 +80,20 @@ async def verified_event(request: Request) -> Event:
     return event
 
 
-async def apply_delivery(request: Request, event: Event, action: str | None) -> tuple[int, str]:
+async def apply_delivery(
+    request: Request, event: Event, action: str | None, after: AfterCommit
+) -> tuple[int, str]:
     """Claim and apply the delivery in one transaction; (status, outcome)."""
     db = request.app.state.db
     now = request.app.state.clock()
-    handled = bool(router.fetch(event))
+    handled = bool(router.fetch(event) or app_router.fetch(event))
     async with db.transaction():
         claimed = await deliveries.claim_delivery(
             db, event.delivery_id, event.event, action, "applied" if handled else "ignored", now
         )
         if claimed and handled:
             await router.dispatch(event, db, now)
+            await app_router.dispatch(event, db, now, after)
     if not claimed:
         return 200, "duplicate"
     if event.event == "ping":
@@ -136,8 +140,9 @@ async def receive_webhook(request: Request) -> JSONResponse:
             return error_response(exc.status, exc.detail)
         action = event.data.get("action")
         fields["action"] = action = action[:MAX_NAME_CHARS] if isinstance(action, str) else None
+        after = AfterCommit(request.app.state)
         try:
-            status, outcome = await apply_delivery(request, event, action)
+            status, outcome = await apply_delivery(request, event, action, after)
         except Exception as exc:
             failure = exc
             await record_failure(request, event, action, exc)
@@ -148,7 +153,11 @@ async def receive_webhook(request: Request) -> JSONResponse:
                 detail = f"the payload is malformed: {exc}"
             return error_response(status, detail)
         fields.update(outcome=outcome, status=status)
-        return JSONResponse({"detail": outcome, "delivery": guid}, status_code=status)
+        return JSONResponse(
+            {"detail": outcome, "delivery": guid},
+            status_code=status,
+            background=after.background(),
+        )
     finally:
         fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
         level = logging.INFO

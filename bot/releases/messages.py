@@ -25,11 +25,39 @@ def approver_label(approver: Row) -> str:
     )
 
 
+RUN_LABEL = "Workflow run"
+
+
+def github_deployment(release: Row) -> Mapping[str, Any] | None:
+    """The details of a release a GitHub deployment protection rule asked about."""
+    details = release.get("details")
+    return details if release.get("source") == "github" and details else None
+
+
 def release_title(release: Row) -> str:
+    deployment = github_deployment(release)
+    if deployment:
+        return (
+            f"Deployment of {deployment['ref']} to {deployment['environment']} "
+            f"({deployment['repository']})"
+        )
     return f"{release['release_name']} ({release['team_project']}, release {release['release_id']})"
 
 
 def release_details(release: Row) -> list[tuple[str, str]]:
+    """(label, value) rows naming the release; a deployment's repository, environment,
+    ref and workflow run."""
+    deployment = github_deployment(release)
+    if deployment:
+        rows = [
+            ("Repository", deployment["repository"]),
+            ("Environment", deployment["environment"]),
+            ("Ref", deployment["ref"]),
+            (RUN_LABEL, deployment["run_url"]),
+        ]
+        if deployment.get("creator"):
+            rows.append(("Deployed by", deployment["creator"]))
+        return rows
     return [
         ("Release", release["release_name"]),
         ("Release id", release["release_id"]),
@@ -70,11 +98,18 @@ def email_message(
     return message
 
 
+def _field_text(release: Row, label: str, value: str) -> str:
+    if label == RUN_LABEL:  # a link to the run, named by its number
+        run = escape_mrkdwn(f"#{release['details']['run_id']}")
+        return f"*{label}*\n<{escape_mrkdwn(value)}|{run}>"
+    return f"*{label}*\n{escape_mrkdwn(value)}"
+
+
 def _details_block(release: Row) -> dict:
     return {
         "type": "section",
         "fields": [
-            {"type": "mrkdwn", "text": f"*{label}*\n{escape_mrkdwn(value)}"}
+            {"type": "mrkdwn", "text": _field_text(release, label, value)}
             for label, value in release_details(release)
         ],
     }

@@ -28,6 +28,8 @@ def release_json(release: Row, approvers: Sequence[Row]) -> dict[str, Any]:
         "approvers_error": release["approvers_error"],
         "created_at": iso(release["created_at"]),
         "decided_at": iso(release["decided_at"]),
+        "source": release["source"],
+        "details": release["details"],
     }
 
 
@@ -43,19 +45,50 @@ def approver_json(approver: Row) -> dict[str, Any]:
         "decision": approver["decision"],
         "channel": approver["channel"],
         "decided_at": iso(approver["decided_at"]),
+        "comment": approver["comment"],
         "notified_at": iso(approver["notified_at"]) if error != IN_FLIGHT else None,
         "notify_error": error,
         "expires_at": iso(approver["expires_at"]),
     }
 
 
-def audit_json(release: Row, approvers: Sequence[Row]) -> dict[str, Any]:
-    """The release with every approver and how far the work after the answer got."""
+def callback_json(callback: Row) -> dict[str, Any]:
+    """One message to the release's CD system and how its delivery went."""
+    return {
+        "final": callback["final"],
+        "body": callback["body"],
+        "state": callback["state"],
+        "attempts": callback["attempts"],
+        "error": callback["error"],
+        "created_at": iso(callback["created_at"]),
+        "next_attempt_at": iso(callback["next_attempt_at"])
+        if callback["state"] == "pending"
+        else None,
+        "delivered_at": iso(callback["delivered_at"]),
+    }
+
+
+def callback_state(release: Row, callbacks: Sequence[Row]) -> str | None:
+    """Where the decision's callback stands: None for a release nobody waits on,
+    "waiting" until decided, then pending, delivered or refused."""
+    if release["source"] not in ("github", "azure"):
+        return None
+    finals = [c for c in callbacks if c["final"]]
+    return finals[-1]["state"] if finals else "waiting"
+
+
+def audit_json(
+    release: Row, approvers: Sequence[Row], callbacks: Sequence[Row] = ()
+) -> dict[str, Any]:
+    """The release with every approver, how far the work after the answer got, and
+    what its CD system was told."""
     return {
         **release_json(release, approvers),
         "approvers_fetched_at": iso(release["approvers_fetched_at"]),
         "attempts": release["attempts"],
         "approvers": [approver_json(a) for a in approvers],
+        "callback": callback_state(release, callbacks),
+        "callbacks": [callback_json(c) for c in callbacks],
     }
 
 
@@ -69,6 +102,7 @@ def approval_json(release: Row, approvers: Sequence[Row], approver: Row) -> dict
             "decision": approver["decision"],
             "channel": approver["channel"],
             "decided_at": iso(approver["decided_at"]),
+            "comment": approver["comment"],
             "expires_at": iso(approver["expires_at"]),
         },
         "status": release["status"],
