@@ -227,6 +227,16 @@ def _lookup_by_email(fake: FakeSlack, args: dict, script: _Script) -> dict:
     return {"ok": True, "user": {"id": user_id, "team_id": TEAM_ID, "profile": {"email": email}}}
 
 
+def _views_open(fake: FakeSlack, args: dict, script: _Script) -> dict:
+    if not args.get("trigger_id"):
+        return {"ok": False, "error": "invalid_trigger_id"}
+    view = args.get("view")
+    view = json.loads(view) if isinstance(view, str) else view
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        return {"ok": False, "error": "invalid_arguments"}
+    return {"ok": True, "view": {**view, "id": f"V{next(fake._ts)}"}}
+
+
 def _auth_test(fake: FakeSlack, args: dict, script: _Script) -> dict:
     return {
         "ok": True,
@@ -245,6 +255,7 @@ _ANSWERS = {
     "chat.postEphemeral": _post_ephemeral,
     "conversations.open": _conversations_open,
     "users.lookupByEmail": _lookup_by_email,
+    "views.open": _views_open,
     "auth.test": _auth_test,
 }
 

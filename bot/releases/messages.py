@@ -13,6 +13,11 @@ Row = Mapping[str, Any]
 
 APPROVE_ACTION = "release_approve"
 REJECT_ACTION = "release_reject"
+# The modal Reject opens to ask for a reason, and its one input.
+REJECT_VIEW = "release_reject_reason"
+REASON_BLOCK = "reason"
+REASON_INPUT = "reason"
+MAX_REASON = 900
 
 
 def approver_label(approver: Row) -> str:
@@ -170,3 +175,32 @@ def slack_outcome(release: Row, approver: Row, status: str) -> tuple[str, list[d
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{line} Status: *{status}*"}]},
     ]
     return text, blocks
+
+
+def reject_modal(release: Row, approver_id: int) -> dict[str, Any]:
+    """The modal asking why, before a rejection is recorded (`private_metadata`: who)."""
+    return {
+        "type": "modal",
+        "callback_id": REJECT_VIEW,
+        "private_metadata": str(approver_id),
+        "title": {"type": "plain_text", "text": "Reject the release"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*{escape_mrkdwn(release_title(release))}*"},
+            },
+            {
+                "type": "input",
+                "block_id": REASON_BLOCK,
+                "label": {"type": "plain_text", "text": "Why do you reject it?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": REASON_INPUT,
+                    "multiline": True,
+                    "max_length": MAX_REASON,
+                },
+            },
+        ],
+    }

@@ -85,7 +85,7 @@ async def claim(db: Database, pk: int, now: datetime, lease: timedelta) -> dict 
             release_callbacks.c.state == PENDING,
             release_callbacks.c.next_attempt_at <= now,
         )
-        .values(next_attempt_at=now + lease, attempts=release_callbacks.c.attempts + 1)
+        .values(next_attempt_at=now + lease)
         .returning(*release_callbacks.c)
     )
 
