@@ -8,6 +8,7 @@ records every review it receives; mail goes through a real SMTP server on loopba
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,13 +18,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.releases.messages import REASON_BLOCK, REASON_INPUT, REJECT_ACTION, REJECT_VIEW
 from bot.releases.tokens import token_hash
 from bot.releases.work import process_pending_releases
 from bot.store import releases as store
 from bot.store.tables import release_approvers
 from tests.factories import add_user
 from tests.fake_github import APP_ID, BASE_URL, Clock, FakeGitHub
-from tests.releases.helpers import HTML, audit, call
+from tests.releases.helpers import HTML, audit, call, wait_for
+from tests.slack_signing import button_click, view_submission
 from tests.webhook_client import deliver, payload
 
 EVENT = "deployment_protection_rule"
@@ -364,3 +367,36 @@ def test_log_lines_carry_no_installation_token(gate, source, github, inbox, capl
     assert not [r for r in caplog.records if any(t in r.getMessage() for t in tokens)]
     stored = call(gate, store.list_releases, gate.app.state.db, 0, 10)[1][0]
     assert not any(t in str(stored) for t in tokens)
+
+
+def test_the_slack_dm_names_the_deployment_and_a_rejection_carries_its_reason(
+    make_client, github_env, github, clock, source, inbox, fake_slack
+) -> None:
+    gate = make_client(**github_env, **fake_slack.env())
+    gate.app.state.clock = clock
+    approvers_answer(source, {"name": "Ana", "slack_id": "UANA"}, BOB)
+    deliver(gate, EVENT, deployment())
+    [dm] = fake_slack.calls_to("chat.postMessage")
+    shown = dm.args["text"] + json.dumps(dm.json_arg("blocks"))
+    for part in (REPO, "production", "main", f"<https://github.com/{REPO}/actions/runs/{RUN_ID}|"):
+        assert part in shown, part
+
+    ana = next(a for a in release_of(gate)["approvers"] if a["name"] == "Ana")
+    channel = call(gate, store.get_approver, gate.app.state.db, ana["id"])["slack_channel"]
+    body, headers = button_click(
+        fake_slack.response_url(), REJECT_ACTION, str(ana["id"]), "UANA", channel
+    )
+    gate.post("/slack/events", content=body, headers=headers)
+    wait_for(lambda: len(fake_slack.calls_to("views.open")) == 1)
+    assert reviews(github) == []
+    values = {REASON_BLOCK: {REASON_INPUT: {"type": "plain_text_input", "value": "Red smoke"}}}
+    body, headers = view_submission(REJECT_VIEW, str(ana["id"]), values, "UANA")
+    gate.post("/slack/events", content=body, headers=headers)
+    wait_for(lambda: len(reviews(github)) == 1)
+    assert reviews(github) == [
+        {
+            "environment_name": "production",
+            "state": "rejected",
+            "comment": "Rejected in Reviewer by Ana: Red smoke.",
+        }
+    ]
