@@ -70,6 +70,37 @@ PAGING = [
 ]
 TOKEN_QUERY = param("token", "query", {"type": "string"}, "The approver's personal token.")
 TOKEN_QUERY["required"] = True
+DECISION_PARAMS = [
+    param(
+        "decision",
+        "query",
+        {"type": "string", "enum": ["approve", "reject"]},
+        "approve (the default) or reject; may come in the body instead, not differently.",
+    ),
+    param(
+        "comment",
+        "query",
+        {"type": "string", "maxLength": 900},
+        "The reason, shown in the audit and passed on to the CD system.",
+    ),
+]
+AZURE_HEADERS = [
+    param(
+        name,
+        "header",
+        {"type": "string"},
+        "Azure DevOps check in callback mode (all seven, or none): " + meaning,
+    )
+    for name, meaning in (
+        ("PlanUrl", "$(system.CollectionUri)"),
+        ("ProjectId", "$(system.TeamProjectId)"),
+        ("HubName", "$(system.HostType)"),
+        ("PlanId", "$(system.PlanId)"),
+        ("JobId", "$(system.JobId)"),
+        ("TaskInstanceId", "$(system.TaskInstanceId)"),
+        ("AuthToken", "$(system.AccessToken); kept only until the decision is delivered"),
+    )
+]
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -237,6 +268,32 @@ SCHEMAS: dict[str, Any] = {
             },
             "created_at": {"type": "string", "format": "date-time"},
             "decided_at": {"type": ["string", "null"], "format": "date-time"},
+            "source": {
+                "type": "string",
+                "enum": ["api", "github", "azure"],
+                "description": "POST /release, a GitHub deployment protection rule, or "
+                "POST /release from an Azure DevOps check in callback mode.",
+            },
+            "details": {
+                "type": ["object", "null"],
+                "description": "What the CD system said: a deployment's repository, "
+                "environment, ref, run_url, creator; an Azure check's plan and task ids.",
+            },
+        },
+    },
+    "Callback": {
+        "type": "object",
+        "description": "A message to the release's CD system and how its delivery went.",
+        "required": ["final", "body", "state", "attempts", "error", "delivered_at"],
+        "properties": {
+            "final": {"type": "boolean", "description": "The decision (else a status report)."},
+            "body": {"type": "object"},
+            "state": {"enum": ["pending", "delivered", "refused", "dropped"]},
+            "attempts": {"type": "integer"},
+            "error": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+            "delivered_at": {"type": ["string", "null"], "format": "date-time"},
         },
     },
     "Approver": {
@@ -251,6 +308,7 @@ SCHEMAS: dict[str, Any] = {
             "decision": {"enum": ["approved", "rejected", None]},
             "channel": {"enum": ["link", "form", "slack", None]},
             "decided_at": {"type": ["string", "null"], "format": "date-time"},
+            "comment": {"type": ["string", "null"]},
             "notified_at": {"type": ["string", "null"], "format": "date-time"},
             "notify_error": {"type": ["string", "null"]},
             "expires_at": {"type": "string", "format": "date-time"},
@@ -262,11 +320,17 @@ SCHEMAS: dict[str, Any] = {
             ref("ReleaseStatus"),
             {
                 "type": "object",
-                "required": ["approvers_fetched_at", "attempts", "approvers"],
+                "required": ["approvers_fetched_at", "attempts", "approvers", "callback"],
                 "properties": {
                     "approvers_fetched_at": {"type": ["string", "null"], "format": "date-time"},
                     "attempts": {"type": "integer"},
                     "approvers": array_of("Approver"),
+                    "callback": {
+                        "enum": ["waiting", "pending", "delivered", "refused", None],
+                        "description": "Where the decision's callback to the CD system "
+                        "stands; null when no CD system waits on it.",
+                    },
+                    "callbacks": array_of("Callback"),
                 },
             },
         ],
@@ -286,6 +350,7 @@ SCHEMAS: dict[str, Any] = {
                     "decision": {"enum": ["approved", "rejected", None]},
                     "channel": {"enum": ["link", "form", "slack", None]},
                     "decided_at": {"type": ["string", "null"], "format": "date-time"},
+                    "comment": {"type": ["string", "null"]},
                     "expires_at": {"type": "string", "format": "date-time"},
                 },
             },
@@ -295,7 +360,8 @@ SCHEMAS: dict[str, Any] = {
     "Decision": {
         "type": "object",
         "properties": {
-            "decision": {"type": "string", "enum": ["approve", "reject"], "default": "approve"}
+            "decision": {"type": "string", "enum": ["approve", "reject"], "default": "approve"},
+            "comment": {"type": "string", "maxLength": 900},
         },
     },
     "Status": {"type": "object", "properties": {"status": {"type": "string"}}},
@@ -483,6 +549,7 @@ PATHS: dict[str, Any] = {
                 "413": TOO_LARGE,
             },
             request=ref("NewRelease"),
+            parameters=AZURE_HEADERS,
             secured=True,
             tag="releases",
         )
@@ -519,12 +586,13 @@ PATHS: dict[str, Any] = {
                     "400": BAD_REQUEST,
                     "401": error("No token."),
                     "404": error("Unknown token."),
+                    "403": error("The deployment's creator, on their own deployment."),
                     "409": error("The release is decided, or this approver decided otherwise."),
                     "410": error("Expired token."),
                     "413": error("Body over 10 kB."),
                     "415": error("Neither JSON nor a form."),
                 },
-                parameters=[TOKEN_QUERY],
+                parameters=[TOKEN_QUERY, *DECISION_PARAMS],
                 tag="releases",
             ),
             "requestBody": {

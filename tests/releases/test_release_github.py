@@ -17,6 +17,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jsonschema import Draft202012Validator
 
 from bot.releases.messages import REASON_BLOCK, REASON_INPUT, REJECT_ACTION, REJECT_VIEW
 from bot.releases.tokens import token_hash
@@ -400,3 +401,25 @@ def test_the_slack_dm_names_the_deployment_and_a_rejection_carries_its_reason(
             "comment": "Rejected in Reviewer by Ana: Red smoke.",
         }
     ]
+
+
+def test_the_audit_of_a_deployment_matches_the_openapi_description(
+    gate, source, github, inbox
+) -> None:
+    spec = gate.get("/docs.json").json()
+
+    def check(name: str, instance: Any) -> None:
+        schema = {"$ref": f"#/components/schemas/{name}", "components": spec["components"]}
+        errors = list(Draft202012Validator(schema).iter_errors(instance))
+        assert not errors, [e.message for e in errors]
+
+    approvers_answer(source, ANA, BOB)
+    deliver(gate, EVENT, deployment())
+    check("Release", release_of(gate))
+    token = inbox.to("ana@example.com")[0].token
+    check("Approval", gate.post("/approval", params={"token": token, "comment": "ok"}).json())
+    record = release_of(gate)
+    assert record["callbacks"][0]["state"] == "delivered"
+    check("Release", record)
+    with pytest.raises(AssertionError):
+        check("Release", {**record, "callback": "lost"})
