@@ -31,7 +31,7 @@ from bot.store import releases as store
 log = logging.getLogger(__name__)
 
 # A worker holds a callback this long; one that died mid-send leaves it to the next.
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(minutes=5)
 # The immediate tries: the first at once, then after these many seconds each.
 QUICK_RETRY_DELAYS = (0.25, 0.5)
 # Later tries by the job: 1, 2, 4 … minutes after each failed round, at most 30.
