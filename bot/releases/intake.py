@@ -39,7 +39,13 @@ async def open_github_release(
         source=GITHUB,
         details=review.details(),
     )
-    if not created and release["source"] == GITHUB:
+    # GitHub asks about the run again (a re-run): the decision again, unless it is
+    # still on its way.
+    if (
+        not created
+        and release["source"] == GITHUB
+        and not await release_callbacks.final_pending(db, release["id"])
+    ):
         await answer_again(db, release, now)
     return release, created
 

@@ -52,10 +52,13 @@ async def count_reports(db: Database, release_pk: int) -> int:
     )
 
 
-async def has_final(db: Database, release_pk: int) -> bool:
+async def final_pending(db: Database, release_pk: int) -> bool:
+    """True while the release's decision is queued and not yet delivered or refused."""
     found = await db.fetch_val(
         sa.select(release_callbacks.c.id).where(
-            release_callbacks.c.release_id == release_pk, release_callbacks.c.final.is_(True)
+            release_callbacks.c.release_id == release_pk,
+            release_callbacks.c.final.is_(True),
+            release_callbacks.c.state == PENDING,
         )
     )
     return found is not None

@@ -294,6 +294,10 @@ def test_github_down_keeps_the_decision_until_it_takes_it(
     [callback] = record["callbacks"]
     assert (callback["attempts"], callback["error"]) == (3, "GitHub answered 503: x")
 
+    # GitHub asking again meanwhile queues nothing more: the decision is on its way.
+    assert deliver(gate, EVENT, deployment()).status_code == 200
+    assert len(release_of(gate)["callbacks"]) == 1
+
     # The job leaves it alone until its backoff has passed, then tries again.
     call(gate, process_pending_releases, gate.app.state)
     assert len(github.calls_to("deployment_protection_rule")) == 3
