@@ -65,8 +65,16 @@ async def open_azure_release(
     task instance) takes that check's callback, and is answered at once if decided.
     """
     async with db.transaction():
+        # Writing first: this transaction must hold SQLite's write lock from the start.
         release, created = await store.create_release(
-            db, team_project, release_id, release_name, now, source=AZURE, details=check.details()
+            db,
+            team_project,
+            release_id,
+            release_name,
+            now,
+            source=AZURE,
+            details=check.details(),
+            look_first=False,
         )
         if created:
             await release_callbacks.keep_secret(db, release["id"], check.auth_token)

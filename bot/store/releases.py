@@ -29,15 +29,18 @@ async def create_release(
     *,
     source: str = "api",
     details: dict[str, Any] | None = None,
+    look_first: bool = True,
 ) -> tuple[dict, bool]:
     """The release, inserted unless already there; True when this call created it.
 
     Pipelines poll: a known release is one SELECT, no write (on PostgreSQL every
     INSERT tried, conflicting or not, also spends a value of the id sequence).
     ON CONFLICT DO NOTHING makes two pipelines posting a new release at once safe:
-    one inserts, the other reads what it inserted.
+    one inserts, the other reads what it inserted. Inside a transaction that goes on
+    to write, pass `look_first=False`: on SQLite a transaction that reads before it
+    writes fails ("database is locked") when another connection wrote meanwhile.
     """
-    existing = await find_release(db, team_project, release_id)
+    existing = await find_release(db, team_project, release_id) if look_first else None
     if existing is not None:
         return existing, False
     insert = postgresql.insert if db.is_postgres else sqlite.insert
