@@ -168,8 +168,9 @@ async def send_callback(state: State, pk: int) -> str | None:
     await queue.finish(
         db, pk, outcome, error=error[:ERROR_MAX_CHARS] or None, now=now, attempts=tries
     )
-    if callback["final"]:
-        await queue.forget_secret(db, release["id"])  # Azure's AuthToken: no longer needed
+    # Azure's AuthToken is needed no longer (unless a re-run check's decision waits too).
+    if callback["final"] and not await queue.final_pending(db, release["id"]):
+        await queue.forget_secret(db, release["id"])
     if outcome == queue.REFUSED:
         log.warning("release callback refused", extra={**fields, "error": error})
     else:
