@@ -5,29 +5,116 @@ GET never changes anything: link previewers and mail scanners open links.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qs
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import core_schema
 from starlette.background import BackgroundTasks
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, Response
 
+from bot.api.declare import FORM, JSON, Answer, Api, Auth, Reply, error
 from bot.api.errors import ApiError, ValidationError
-from bot.api.params import has_control_characters, json_object
+from bot.api.fields import refuse
 from bot.releases import decisions
 from bot.releases.callback_sender import deliver_due
 from bot.releases.pages import HEADERS, approval_page, error_page
 from bot.releases.policy import DECISIONS, Verdict, as_of, token_ttl
 from bot.releases.slack_sync import update_messages
 from bot.releases.tokens import token_hash
-from bot.releases.views import approval_json
+from bot.releases.views import Approval, approval_json
 from bot.store import releases as store
 
+api = Api("releases")
 MAX_BODY_BYTES = 10_000
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+async def approver_of(request: Request) -> dict:
+    """The approver holding the request's token: 401 without one, 404 for an unknown one."""
+    token = request.query_params.get("token", "").strip()
+    if not token:
+        raise ApiError(401, "an approval token is required: /approval?token=…")
+    approver = await store.approver_by_token_hash(request.app.state.db, token_hash(token))
+    if approver is None:
+        raise ApiError(404, "approval token not found")
+    return approver
+
+
+APPROVAL = Auth(
+    "approvalToken",
+    {
+        "type": "apiKey",
+        "in": "query",
+        "name": "token",
+        "description": "The approver's personal token, from the approval link.",
+    },
+    [error(401, "No token."), error(404, "Unknown token.")],
+    approver_of,
+)
+
+
 # A reason fits GitHub's 1024-character comment with our words around it.
-MAX_COMMENT_CHARS = 900
+MAX_COMMENT = 900
+# Control characters but tab and line breaks, which a reason may hold.
+COMMENT_CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f"
+_COMMENT_CONTROL_RE = re.compile(f"[{COMMENT_CONTROL}]")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A comment: text of at most MAX_COMMENT characters, line breaks allowed, other
+    control characters not; stored without surrounding spaces (blank: none)."""
+
+    def check(self, value: str) -> str | None:
+        if _COMMENT_CONTROL_RE.search(value):
+            raise refuse("must not contain control characters")
+        if len(value) > MAX_COMMENT:
+            raise refuse(f"must be at most {MAX_COMMENT} characters")
+        return value.strip() or None
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            self.check, core_schema.str_schema(strict=True)
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {"type": "string", "maxLength": MAX_COMMENT, "pattern": f"^[^{COMMENT_CONTROL}]*$"}
+
+
+Verb = Literal["approve", "reject"]
+
+
+class Decision(BaseModel):
+    """An approver's decision and reason, from the query string, a JSON body or the
+    page's form; each may come in more than one of them, never differently."""
+
+    # Browsers' forms carry other fields, the query the token: they are ignored.
+    model_config = ConfigDict(extra="ignore")
+
+    decision: Annotated[
+        Verb | None, Field(description="approve or reject; nothing anywhere means approve.")
+    ] = None
+    comment: Annotated[
+        Annotated[str, Reason()] | None,
+        Field(description="The reason: shown in the audit, passed on to the CD system."),
+    ] = None
+
+
+def one_of(request: Request, name: str, query: Decision, body: Decision) -> Any:
+    """The one value of `name` given in the query and the body; 400 when they differ."""
+    given = {v for v in request.query_params.getlist(name)}
+    found = [v for v in (getattr(query, name), getattr(body, name)) if v is not None]
+    if len(given) > 1 or len(set(found)) > 1:
+        message = "given more than once with different values"
+        raise ValidationError({name: message}, detail=f"{name} is {message}")
+    return found[0] if found else None
 
 
 def wants_html(request: Request) -> bool:
@@ -48,130 +135,94 @@ def wants_html(request: Request) -> bool:
     return html > 0 and html >= quality.get("application/json", 0.0)
 
 
-async def approver_of(request: Request) -> dict:
-    """The approver holding the request's token: 401 without one, 404 for an unknown one."""
-    token = request.query_params.get("token", "").strip()
-    if not token:
-        raise ApiError(401, "an approval token is required: /approval?token=…")
-    approver = await store.approver_by_token_hash(request.app.state.db, token_hash(token))
-    if approver is None:
-        raise ApiError(404, "approval token not found")
-    return approver
+def html_error(request: Request, exc: ApiError) -> Response | None:
+    """A browser gets errors as a page; everyone else gets the usual JSON."""
+    if not wants_html(request):
+        return None
+    return HTMLResponse(error_page(exc.detail), status_code=exc.status, headers=HEADERS)
 
 
 def gone() -> ApiError:
     return ApiError(410, "this approval link has expired")
 
 
-def answer(request: Request, view: dict, status: int = 200, notice: str | None = None) -> Response:
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+def answer(request: Request, view: Approval, notice: str | None = None) -> Response | Reply:
     if wants_html(request):
-        return HTMLResponse(approval_page(view, notice), status_code=status, headers=HEADERS)
-    return JSONResponse(view, status_code=status, headers=headers)
+        return HTMLResponse(approval_page(view, notice), headers=HEADERS)
+    return Reply(view, headers=NO_STORE)
 
 
-def html_errors(
-    handler: Callable[[Request], Awaitable[Response]],
-) -> Callable[[Request], Awaitable[Response]]:
-    """A browser gets errors as a page; everyone else gets the usual JSON."""
-
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ApiError as exc:
-            if not wants_html(request):
-                raise
-            return HTMLResponse(error_page(exc.detail), status_code=exc.status, headers=HEADERS)
-
-    return wrapped
+SHOWN = Answer(
+    200,
+    "JSON, or a page with Approve/Reject buttons for browsers.",
+    Approval,
+    media=("text/html",),
+)
+GONE = error(410, "Expired token.")
 
 
-async def show(request: Request) -> Response:
+@api.get(
+    "/approval",
+    summary="The release, the approver and the status; changes nothing",
+    auth=APPROVAL,
+    error_page=html_error,
+    answers=[SHOWN, GONE],
+)
+async def show_approval(request: Request, auth: dict) -> Response | Reply:
     state = request.app.state
-    approver = await approver_of(request)
     now = state.clock()
-    if approver["expires_at"] <= now:
+    if auth["expires_at"] <= now:
         raise gone()
-    release = await store.get_release(state.db, approver["release_id"])
+    release = await store.get_release(state.db, auth["release_id"])
     assert release is not None
     approvers = await store.approvers_of(state.db, release["id"])
     # The status as of now, shown but not stored: this GET writes nothing.
     shown = as_of(release, approvers, now, token_ttl(state.settings))
-    return answer(request, approval_json(shown, approvers, approver))
+    return answer(request, approval_json(shown, approvers, auth))
 
 
-def _one(name: str, given: list[tuple[str, object]]) -> object | None:
-    """The one value of `name` given anywhere; 400 when places disagree."""
-    distinct = {json.dumps(value, sort_keys=True) for _, value in given}
-    if len(distinct) > 1:
-        where = ", ".join(sorted({place for place, _ in given}))
-        raise ValidationError(
-            {name: f"given more than once with different values ({where})"},
-            detail=f"{name} is given more than once with different values ({where})",
-        )
-    return given[0][1] if given else None
-
-
-def _comment(raw: object | None) -> str | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, str):
-        raise ValidationError({"comment": "must be a string"})
-    text = raw.strip()
-    if len(text) > MAX_COMMENT_CHARS:
-        raise ValidationError({"comment": f"must be at most {MAX_COMMENT_CHARS} characters"})
-    # Line breaks and tabs are fine in a reason; other control characters are not.
-    if has_control_characters(text.replace("\n", " ").replace("\r", " ").replace("\t", " ")):
-        raise ValidationError({"comment": "must not contain control characters"})
-    return text or None
-
-
-async def read_body(request: Request) -> tuple[str, dict[str, list[object]]]:
-    """("form"|"json"|"none", {name: values}) of the request body."""
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiError(413, "the body is too large")
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if not body.strip():
-        return "none", {}
-    if content_type == "application/x-www-form-urlencoded":
-        form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-        return "form", {name: list(values) for name, values in form.items()}
-    if content_type in ("application/json", ""):
-        data = await json_object(request)
-        return "json", {name: [value] for name, value in data.items() if value is not None}
-    raise ApiError(415, "send JSON or a form (application/x-www-form-urlencoded)")
-
-
-async def read_decision(request: Request) -> tuple[str, str | None, str]:
-    """(decision, comment, channel) from the query string, a form or a JSON body.
-
-    No `decision` anywhere is an approval; two different values, or one that is not
-    approve/reject, are 400 (nothing is recorded). The channel is `form` for the
-    page's form and `link` for anything else.
-    """
-    kind, body = await read_body(request)
-    decisions_given: list[tuple[str, object]] = []
-    comments_given: list[tuple[str, object]] = []
-    for name, bucket in (("decision", decisions_given), ("comment", comments_given)):
-        bucket += [("query", v) for v in request.query_params.getlist(name)]
-        bucket += [(kind, v) for v in body.get(name, [])]
-    raw = _one("decision", decisions_given)
-    if raw is None:
-        raw = "approve"
-    if not isinstance(raw, str) or raw not in DECISIONS:
-        raise ValidationError({"decision": "must be approve or reject"})
-    comment = _comment(_one("comment", comments_given))
-    return raw, comment, "form" if kind == "form" else "link"
-
-
-async def decide(request: Request) -> Response:
+@api.post(
+    "/approval",
+    summary="Record this approver's decision (idempotent)",
+    auth=APPROVAL,
+    query=Decision,
+    body=Decision,
+    body_media=(JSON, FORM),
+    body_required=False,
+    max_body=MAX_BODY_BYTES,
+    error_page=html_error,
+    answers=[
+        Answer(
+            200,
+            "Recorded (or recorded before, the same way): JSON, or the page for browsers.",
+            Approval,
+            media=("text/html",),
+        ),
+        error(
+            400,
+            "A decision other than approve or reject, a parameter given twice differently, "
+            "or a body that is not JSON; nothing is recorded.",
+        ),
+        error(403, "The deployment's creator, deciding on their own deployment."),
+        error(409, "The release is decided, or this approver decided otherwise."),
+        GONE,
+        error(413, f"Body over {MAX_BODY_BYTES} bytes."),
+        error(415, "Neither JSON nor a form."),
+    ],
+)
+async def decide(request: Request, auth: dict, query: Decision, body: Decision) -> Response | Reply:
     state = request.app.state
-    approver = await approver_of(request)
-    raw, comment, channel = await read_decision(request)
-    decision = DECISIONS[raw]
+    verb = one_of(request, "decision", query, body) or "approve"
+    comment = one_of(request, "comment", query, body)
+    form = request.headers.get("content-type", "").split(";")[0].strip().lower() == FORM
     done = await decisions.decide(
-        state.db, approver, decision, channel, state.clock(), token_ttl(state.settings), comment
+        state.db,
+        auth,
+        DECISIONS[verb],
+        "form" if form else "link",
+        state.clock(),
+        token_ttl(state.settings),
+        comment,
     )
     if done.verdict is Verdict.GONE:
         raise gone()
@@ -188,14 +239,9 @@ async def decide(request: Request) -> Response:
     view = approval_json(done.current.release, done.current.approvers, done.approver)
     response = answer(request, view, notice=f"Recorded: you {done.approver['decision']} it.")
     if done.verdict is Verdict.RECORD:
-        response.background = BackgroundTasks()
-        response.background.add_task(update_messages, state, approver["release_id"])
+        tasks = BackgroundTasks()
+        tasks.add_task(update_messages, state, auth["release_id"])
         # The CD system's status report, or the decision, goes out after the answer.
-        response.background.add_task(deliver_due, state, approver["release_id"])
+        tasks.add_task(deliver_due, state, auth["release_id"])
+        response.background = tasks
     return response
-
-
-routes = [
-    Route("/approval", html_errors(show), methods=["GET"]),
-    Route("/approval", html_errors(decide), methods=["POST"]),
-]

@@ -22,7 +22,7 @@ from starlette.datastructures import State
 
 from bot.github.auth import InstallationGone
 from bot.github.client import RateLimitLow
-from bot.github.deployments import CallbackRefused, callback_run_id
+from bot.github.parse import CallbackRefused, callback_run_id
 from bot.releases import reports
 from bot.releases.approvers import tls_context
 from bot.store import release_callbacks as queue

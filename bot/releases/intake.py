@@ -4,8 +4,9 @@ an Azure DevOps check in callback mode. Both wait for us to call back."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from bot.github.deployments import DeploymentReview
+from bot.github.shapes import DeploymentProtectionDelivery
 from bot.releases import callbacks
 from bot.releases.azure import AzureCheck
 from bot.releases.policy import PENDING
@@ -22,8 +23,29 @@ async def answer_again(db: Database, release: dict, now: datetime) -> None:
         await callbacks.owe_decision(db, release, approvers, now)
 
 
+# The release's name and details are capped to its columns.
+MAX_NAME = 255
+
+
+def deployment_details(delivery: DeploymentProtectionDelivery) -> dict[str, Any]:
+    """What the release keeps of a deployment (shown in the audit, used by callbacks)."""
+    return {
+        "repository": delivery.repository,
+        "environment": delivery.environment,
+        "ref": delivery.ref,
+        "sha": delivery.sha,
+        "event": delivery.event,
+        "run_id": delivery.run_id,
+        "run_url": delivery.run_url,
+        "callback_url": delivery.callback_url,
+        "installation_id": delivery.installation_id,
+        "creator": delivery.creator.login if delivery.creator else None,
+        "creator_id": delivery.creator.github_id if delivery.creator else None,
+    }
+
+
 async def open_github_release(
-    db: Database, review: DeploymentReview, now: datetime
+    db: Database, delivery: DeploymentProtectionDelivery, now: datetime
 ) -> tuple[dict, bool]:
     """The release for a deployment waiting on the App; True when this created it.
 
@@ -32,12 +54,12 @@ async def open_github_release(
     """
     release, created = await store.create_release(
         db,
-        review.repository,
-        review.release_id,
-        review.release_name,
+        delivery.repository,
+        f"{delivery.run_id}/{delivery.environment}",
+        f"{delivery.environment} ← {delivery.ref}"[:MAX_NAME],
         now,
         source=GITHUB,
-        details=review.details(),
+        details=deployment_details(delivery),
     )
     # GitHub asks about the run again (a re-run): the decision again, unless it is
     # still on its way.

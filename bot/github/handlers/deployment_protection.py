@@ -12,7 +12,7 @@ from datetime import datetime
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
-from bot.github.deployments import CallbackRefused, deployment_review
+from bot.github import parse
 from bot.github.followups import AfterCommit
 from bot.releases.callback_sender import deliver_due
 from bot.releases.intake import open_github_release
@@ -30,12 +30,14 @@ async def deployment_review_requested(
     event: Event, db: Database, now: datetime, app: AfterCommit
 ) -> None:
     try:
-        review = deployment_review(event.data, app.state.settings.github_api_url)
-    except CallbackRefused as exc:
+        delivery = parse.deployment_protection_delivery(
+            event.data, app.state.settings.github_api_url
+        )
+    except parse.CallbackRefused as exc:
         # The installation token would go with the callback: never anywhere but GitHub.
         log.warning("deployment callback URL refused", extra={"error": str(exc)})
         raise
-    release, created = await open_github_release(db, review, now)
+    release, created = await open_github_release(db, delivery, now)
     if created:
         app.later(process_release, app.state, release["id"])
     else:
