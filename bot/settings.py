@@ -265,7 +265,9 @@ class Settings(BaseSettings):
         validate_default=True,
     )
     approvers_url: str | None = setting(
-        None, "URL that returns the approvers of a release (`{TeamProject}` is filled in)"
+        None,
+        "URL that returns the approvers of a release (`{TeamProject}` and `{Environment}` are "
+        "filled in)",
     )
     pull_request_sync_minutes: Minutes = setting(90, "PullRequestFetcher period")
     review_sync_minutes: Minutes = setting(15, "ReviewFetcher period")

@@ -251,6 +251,16 @@ def _views_publish(fake: FakeSlack, args: dict, script: _Script) -> dict:
     return {"ok": True, "view": {"id": "V1", **view}}
 
 
+def _views_open(fake: FakeSlack, args: dict, script: _Script) -> dict:
+    if not args.get("trigger_id"):
+        return {"ok": False, "error": "invalid_trigger_id"}
+    view = args.get("view")
+    view = json.loads(view) if isinstance(view, str) else view
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        return {"ok": False, "error": "invalid_arguments"}
+    return {"ok": True, "view": {**view, "id": f"V{next(fake._ts)}"}}
+
+
 def _auth_test(fake: FakeSlack, args: dict, script: _Script) -> dict:
     return {
         "ok": True,
@@ -271,6 +281,7 @@ _ANSWERS = {
     "users.lookupByEmail": _lookup_by_email,
     "users.info": _users_info,
     "views.publish": _views_publish,
+    "views.open": _views_open,
     "auth.test": _auth_test,
 }
 

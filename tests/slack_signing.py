@@ -83,3 +83,32 @@ def app_home_opened(user_id: str, tab: str = "home") -> tuple[bytes, dict[str, s
     }
     body = json.dumps(payload).encode()
     return body, signed_headers(body)
+
+
+def view_submission(
+    callback_id: str, private_metadata: str, values: dict, user_id: str = "U1"
+) -> tuple[bytes, dict[str, str]]:
+    """Body and headers of a signed view_submission, as Slack posts a submitted modal.
+
+    `values` is the view's state: `{block_id: {action_id: {"type": ..., "value": ...}}}`.
+    """
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "user": {"id": user_id, "team_id": TEAM_ID},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "4.5.6",
+        "view": {
+            "id": "V1",
+            "team_id": TEAM_ID,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": values},
+            "hash": "1.a",
+        },
+        "response_urls": [],
+    }
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return body, signed_headers(body, content_type="application/x-www-form-urlencoded")
