@@ -429,6 +429,7 @@ def test_slack_down_does_not_fail_the_webhook_and_keeps_no_notice(service, fake_
         metadata={"realtime": True, "slack_id": "UOCT"},
     )
     fake_slack.fail_method("chat.postMessage", "internal_error")
+    app.at(THURSDAY)
     pr = PullRequest(902, 8, THURSDAY, reviewers=(OCTOCAT,))
     answer = deliver(
         app.client,

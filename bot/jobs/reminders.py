@@ -370,11 +370,7 @@ class _Run:
             return
         day = self.summary.day
         already = await store.escalated_on(self.db, day)
-        found = [
-            e
-            for e in escalation.escalations_due(reviewers, self.now, work, days)
-            if (e.pull_request_id, e.user_id) not in already
-        ]
+        found = escalation.escalations_due(reviewers, self.now, work, days, skip=already)
         if not self.dry_run:
             found = [
                 e

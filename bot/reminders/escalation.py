@@ -8,7 +8,7 @@ opt-out holds their own reminders, not this.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,11 +35,16 @@ def mention(login: str, metadata: dict[str, Any]) -> str:
 
 
 def escalations_due(
-    reviewers: Iterable[Any], now: datetime, work: WorkingTime, days: int
+    reviewers: Iterable[Any],
+    now: datetime,
+    work: WorkingTime,
+    days: int,
+    skip: Collection[tuple[int, int]] = (),
 ) -> list[Escalation]:
     """The requests idle at least `days` working days, each on its reviewer's clock.
 
-    `reviewers` are the reminder's reviewers (`zone` resolved, `requests` listed).
+    `reviewers` are the reminder's reviewers (`zone` resolved, `requests` listed);
+    `skip` holds (pull request id, user id) of requests already named today.
     """
     needed = days * work.day_seconds
     cap = max(days, MAX_COUNTED_DAYS) * work.day_seconds
@@ -47,9 +52,12 @@ def escalations_due(
     for reviewer in reviewers:
         zone = reviewer.zone.zone
         for request in reviewer.requests:
-            idle = working_seconds(request.requested_at, now, zone, work, at_most=cap)
-            if idle < needed:
+            if (request.pull_request_id, reviewer.user_id) in skip:
                 continue
+            # Whether it passed the threshold is cheap to know; how far, only then.
+            if working_seconds(request.requested_at, now, zone, work, at_most=needed) < needed:
+                continue
+            idle = working_seconds(request.requested_at, now, zone, work, at_most=cap)
             item = Escalated(
                 request.pr,
                 mention(reviewer.login, reviewer.metadata),

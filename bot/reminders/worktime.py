@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,11 +51,13 @@ class WorkingTime:
         return _at(day, self.start, zone), _at(day, self.end, zone)
 
 
+@lru_cache(maxsize=65536)
 def _at(day: date, minutes: int, zone: ZoneInfo) -> datetime:
     """The instant of wall time `minutes` after midnight of `day` in `zone` (1440: next day).
 
     In UTC: Python compares and subtracts two datetimes of one tzinfo by their wall
-    times, which would make a day of a daylight-saving change 24 hours long.
+    times, which would make a day of a daylight-saving change 24 hours long. Cached: a
+    run counts the same days for many requests.
     """
     if minutes >= DAY_MINUTES:
         day, minutes = day + timedelta(days=1), minutes - DAY_MINUTES
