@@ -72,21 +72,22 @@ async def upsert_project(
         )
     )
     matches = await db.fetch_all(same_repository)
-    values: dict[str, Any] = {
+    values: dict[str, Any] = {"github_id": repository.github_id}
+    named = {
         "repo_owner": repository.owner,
         "repo_name": repository.name,
-        "github_id": repository.github_id,
+        "repo_seen_at": repository.updated_at,
     }
     if installation_id is not None:
         values.update(installation_id=installation_id, installed=True)
     if active is not None:
         values["active"] = active
-    if repository.updated_at is not None:
-        values["repo_seen_at"] = repository.updated_at
     if not matches:
         created = await db.fetch_one(
             insert_for(db, projects)
-            .values(**{"active": True, **values}, name=repository.full_name, created_at=now)
+            .values(
+                **{"active": True, **values, **named}, name=repository.full_name, created_at=now
+            )
             .on_conflict_do_nothing()
             .returning(*projects.c)
         )
@@ -96,9 +97,12 @@ async def upsert_project(
         matches = await db.fetch_all(same_repository)
     project = next((p for p in matches if p["github_id"] == repository.github_id), matches[0])
     seen_at = project["repo_seen_at"]
-    if seen_at is not None and (repository.updated_at is None or repository.updated_at < seen_at):
-        for stale in ("repo_owner", "repo_name", "repo_seen_at"):
-            values.pop(stale, None)
+    renamed = (project["repo_owner"], project["repo_name"]) != (repository.owner, repository.name)
+    stale = seen_at is not None and (
+        repository.updated_at is None or repository.updated_at < seen_at
+    )
+    if renamed and not stale:  # the time is kept with the name only: no write otherwise
+        values.update(named)
     changed = {k: v for k, v in values.items() if project[k] != v}
     if changed:
         await db.execute(projects.update().where(projects.c.id == project["id"]).values(**changed))
