@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from starlette.testclient import TestClient
 
-from bot.api.queue import wait_of
 from bot.app import create_app
 from bot.store.tables import projects, review_requests
+from bot.waiting import wait_of
 from bot.worktime import WorkingWeek
 from tests.factories import (
     T0,

@@ -1,25 +1,16 @@
 """GET /v1/queue: open pull requests, each with who it waits on and for how long.
 
-How long is counted in working hours (REMINDER_WORKING_HOURS on REMINDER_WORKING_DAYS),
-in the reviewer's time zone (`metadata.timezone`, else TIMEZONE), in tenths of an hour
-rounded down. A wait is `idle` when the reminders would nudge about it: the pull request
-is no draft, carries none of REMINDER_IGNORE_LABELS, and the request is
-REMINDER_MIN_IDLE_HOURS working hours old.
-
-The answer changes with time alone, during working hours: `Wait.changes_at` says when
-each wait's figures will next change, so a conditional GET can tell when to stop
-answering 304 (at night and at weekends nothing moves).
+How long, and whether a wait is idle, is bot/waiting.py's to say; the reviewer's time
+zone is their `metadata.timezone`, else TIMEZONE. The answer changes with time alone
+during working hours, and says when (for conditional GETs): at night and at weekends
+nothing moves.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from starlette.requests import Request
@@ -29,18 +20,11 @@ from bot.api.declare import BAD_QUERY, Answer, Api, Reply
 from bot.api.fields import WholeNumber
 from bot.api.models import Paging, PullRequest, Time
 from bot.api.paging import PAGED, page_of, paging_headers
-from bot.settings import Settings
 from bot.store import queue as store
-from bot.worktime import (
-    WorkingWeek,
-    add_working_minutes,
-    person_zone,
-    working_minutes,
-    working_week,
-)
+from bot.waiting import Wait, earliest, wait_of_request
+from bot.worktime import working_week
 
 Row = Mapping[str, Any]
-STEP_MINUTES = 6  # waits are shown in tenths of an hour
 
 api = Api("pull requests")
 
@@ -85,57 +69,6 @@ class QueueItem(PullRequest):
     waiting_on: Annotated[list[Waiting], Field(description="Pending requests, oldest first.")]
 
 
-def ignored(pull_request: Row, settings: Settings) -> bool:
-    """A draft, or labelled with one of REMINDER_IGNORE_LABELS: reminders leave it be."""
-    labels = {str(label).lower() for label in pull_request["labels"] or []}
-    return bool(pull_request["draft"] or labels & settings.reminder_ignore_labels)
-
-
-@dataclass(frozen=True)
-class Wait:
-    """How long one request has waited, as of `now`, and when that next changes."""
-
-    minutes: float
-    idle: bool
-    changes_at: datetime | None  # None: never, with no write
-
-    @property
-    def hours(self) -> float:
-        return math.floor(self.minutes / STEP_MINUTES) * STEP_MINUTES / 60
-
-
-def wait_of(
-    requested_at: datetime,
-    now: datetime,
-    zone: ZoneInfo,
-    week: WorkingWeek,
-    min_idle_hours: float,
-    ignored: bool,
-) -> Wait:
-    minutes = working_minutes(requested_at, now, zone, week)
-    next_step = (math.floor(minutes / STEP_MINUTES) + 1) * STEP_MINUTES
-    # Counted on from now, the few minutes left cost a day or two of looking ahead.
-    moments = [add_working_minutes(now, next_step - minutes, zone, week)]
-    idle = not ignored and minutes >= min_idle_hours * 60
-    if not ignored and not idle:
-        moments.append(add_working_minutes(now, min_idle_hours * 60 - minutes, zone, week))
-    known = [m for m in moments if m is not None]
-    return Wait(minutes, idle, min(known) if known else None)
-
-
-def wait_of_request(
-    request: Row, pull_request: Row, now: datetime, settings: Settings, week: WorkingWeek
-) -> Wait:
-    return wait_of(
-        request["requested_at"],
-        now,
-        person_zone(request["metadata"], settings.timezone),
-        week,
-        settings.reminder_min_idle_hours,
-        ignored(pull_request, settings),
-    )
-
-
 def waiting_json(request: Row, wait: Wait) -> Waiting:
     """One pending review request: who (a person or a team), since when, for how long."""
     return {
@@ -156,11 +89,6 @@ def queue_item_json(pull_request: Row, waiting: Sequence[tuple[Row, Wait]]) -> d
         "author": pull_request["author"],
         "waiting_on": [waiting_json(request, wait) for request, wait in waiting],
     }
-
-
-def earliest(moments: list[datetime | None]) -> datetime | None:
-    known = [m for m in moments if m is not None]
-    return min(known) if known else None
 
 
 @api.get(
