@@ -117,12 +117,13 @@ class Answer:
 class Auth:
     """How a route is authorised: the OpenAPI security scheme, the answers it adds, and
     the check run before anything else. The check raises ApiError to refuse; what it
-    returns (an approver, say) reaches a handler that takes `auth=`."""
+    returns (an approver, say) reaches a handler that takes `auth=`. A raw route checks
+    for itself (`check=None`): the scheme still says what it takes."""
 
     name: str
     scheme: Mapping[str, Any]
     answers: Sequence[Answer]
-    check: Callable[[Request], Any]
+    check: Callable[[Request], Any] | None = None
 
 
 class Error(TypedDict):
@@ -227,7 +228,7 @@ class Operation:
         inputs: dict[str, Any] = {}
         if self.guard is not None:
             self.guard(request)
-        if self.auth is not None:
+        if self.auth is not None and self.auth.check is not None:
             checked = self.auth.check(request)
             inputs["auth"] = await checked if inspect.isawaitable(checked) else checked
         if self.path_model is not None:
