@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -143,6 +142,6 @@ async def running_app(settings: Settings) -> AsyncIterator[Starlette]:
     `reviewer sync`, `remind` and the like run their job against `app.state`, the
     same objects the served app uses.
     """
-    app = create_app(dataclasses.replace(settings, scheduler=False))
+    app = create_app(settings.model_copy(update={"scheduler": False}))
     async with app.router.lifespan_context(app):
         yield app

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # Every setting the service reads, so the test's own environment never leaks in.
-SETTING_NAMES = {f.name.upper() for f in fields(Settings)} | {"GITHUB_PRIVATE_KEY_PATH"}
+SETTING_NAMES = {name.upper() for name in Settings.model_fields} | {"GITHUB_PRIVATE_KEY_PATH"}
 
 
 def environment(**settings: str) -> dict[str, str]:

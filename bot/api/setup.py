@@ -8,7 +8,6 @@ the App's id, private key and webhook secret, which go to `.env`. Both routes an
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -161,7 +160,7 @@ async def setup_callback(request: Request, query: CallbackQuery) -> HTMLResponse
     shadowed = [k for k in values if k not in kept and getattr(settings, k.lower())]
     # This process acts as the new App from now on, as it will after a restart.
     new = {k.lower(): v for k, v in values.items() if k not in kept}
-    request.app.state.settings = dataclasses.replace(settings, **new)
+    request.app.state.settings = settings.model_copy(update=new)
     setup.done = True
     log.info("GitHub App created", extra={"app_id": app["id"], "written": written, "kept": kept})
     body = done_page(app, setup.env_file, written, kept, shadowed, save_error)
