@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
 import jsonschema_rs
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from bot.api.declare import Answer, Api, api_routes, error, operations_of
+from bot.api.errors import EXCEPTION_HANDLERS
 from bot.api.fields import GitHubOwner, GitHubRepo, Id, Text
 from bot.api.models import MetadataKey
+from bot.api.openapi import openapi_spec
 
 SHAPES: dict[str, Any] = {
     "text": Text,
@@ -139,3 +143,44 @@ def test_the_approval_token_and_the_signatures_are_declared(client: TestClient) 
             assert security[key] == ["bearer"], key
     schemes = spec["components"]["securitySchemes"]
     assert schemes["approvalToken"] == {**schemes["approvalToken"], "in": "query", "name": "token"}
+
+
+class AzureHeaders(BaseModel):
+    plan_url: Annotated[str, Field(alias="PlanUrl", description="Azure's plan URL.")]
+    job_id: Annotated[str | None, Field(alias="JobId")] = None
+
+
+def echo_app() -> Starlette:
+    """A route declared the way bot/api/declare.py says, with request headers."""
+    api = Api("test")
+
+    @api.get(
+        "/echo",
+        summary="Echo the headers",
+        headers=AzureHeaders,
+        answers=[Answer(200, "What was read.", dict[str, Any]), error(400, "Bad headers.")],
+    )
+    async def echo(request: Any, headers: AzureHeaders) -> dict[str, Any]:
+        return headers.model_dump()
+
+    return Starlette(routes=api_routes(api), exception_handlers=EXCEPTION_HANDLERS)
+
+
+def test_declared_request_headers_are_read_in_any_case_and_documented() -> None:
+    app = echo_app()
+    with TestClient(app) as client:
+        read = client.get("/echo", headers={"planurl": "https://dev.azure.com/x/"})
+        assert read.json() == {"plan_url": "https://dev.azure.com/x/", "job_id": None}
+        missing = client.get("/echo", headers={"JobId": "7"})
+        assert missing.status_code == 400
+        assert missing.json() == {
+            "detail": "invalid headers: PlanUrl: is required",
+            "errors": {"PlanUrl": "is required"},
+        }
+    spec = openapi_spec(tuple(operations_of(app.routes)), "http://test")
+    parameters = spec["paths"]["/echo"]["get"]["parameters"]
+    assert [(p["name"], p["in"], p["required"]) for p in parameters] == [
+        ("PlanUrl", "header", True),
+        ("JobId", "header", False),
+    ]
+    assert "AzureHeaders" not in spec["components"]["schemas"]
