@@ -96,6 +96,9 @@ def operation_of(op: Operation, schemas: dict[tuple[Any, str], Any], defs: dict)
 @cache
 def openapi_spec(operations: tuple[Operation, ...], public_url: str) -> dict[str, Any]:
     """The document for these operations (computed once per app: it never changes)."""
+    names = [op.name for op in operations]
+    # The handler's name is the operationId, which links name: two alike would be ambiguous.
+    assert len(set(names)) == len(names), f"handlers named alike: {sorted(names)}"
     wanted: dict[tuple[Any, str], TypeAdapter[Any]] = {}
     for op in operations:
         for model in (op.path_model, op.query, op.headers, op.body):
