@@ -308,6 +308,8 @@ class FakeSlackServer:
         self.fake = fake or FakeSlack()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # No delayed-ACK wait on each answer (see tests/loopback.py).
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._socket.bind(("127.0.0.1", 0))
         port = self._socket.getsockname()[1]
         self.fake.url = f"http://127.0.0.1:{port}/api/"

@@ -103,6 +103,9 @@ class UserPatch(Body):
 class NewRelease(Body):
     """A release a pipeline asks about (Azure DevOps' names)."""
 
+    # A pipeline's body may carry more of the release's fields: they are ignored.
+    model_config = ConfigDict(extra="ignore")
+
     ReleaseName: Annotated[Text, Field(examples=["Desafio-CD"])]
     ReleaseId: Annotated[Text, Field(examples=["386"])]
     TeamProject: Annotated[Text, Field(examples=["Devx"])]

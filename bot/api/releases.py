@@ -33,6 +33,8 @@ from bot.store import release_callbacks
 from bot.store import releases as store
 
 api = Api("releases")
+# The first item of a page, for clients (and schemathesis) to follow.
+FIRST = {"GetFirst": Link("get_release", {"id": "$response.body#/0/id"})}
 LOCATION = {"Location": Header("The release's audit: /v1/releases/{id}.")}
 AUDIT = {"GetRelease": Link("get_release", {"id": "$response.body#/id"})}
 
@@ -95,7 +97,10 @@ async def post_release(request: Request, body: NewRelease) -> Reply:
     "/v1/releases",
     summary="List releases with every approver's decision",
     query=Paging,
-    answers=[Answer(200, "Releases, newest first.", list[Release], headers=PAGED), BAD_QUERY],
+    answers=[
+        Answer(200, "Releases, newest first.", list[Release], headers=PAGED, links=FIRST),
+        BAD_QUERY,
+    ],
 )
 async def list_releases(request: Request, query: Paging) -> Reply:
     state = request.app.state
