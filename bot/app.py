@@ -12,14 +12,17 @@ from starlette.routing import BaseRoute
 
 from bot.api import (
     approval,
+    dashboard,
     docs,
     github_webhooks,
     health,
     projects,
     pull_requests,
+    queue,
     releases,
     setup,
     signin,
+    stats,
     users,
 )
 from bot.api.access import AccessMiddleware, RepositoryCache
@@ -107,13 +110,17 @@ ROUTES: list[BaseRoute] = [
         projects.api,
         users.api,
         pull_requests.api,
+        queue.api,
+        stats.api,
         releases.api,
         approval.api,
         slack_events.api,
         setup.api,
         signin.api,
         github_webhooks.api,
+        dashboard.api,
     ),
+    dashboard.assets,
 ]
 
 # Outermost first: who reads is known before the ETag, which depends on it.

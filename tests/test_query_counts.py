@@ -25,6 +25,8 @@ def read_routes(ids: dict[str, int]) -> dict[str, str]:
         "user_details": f"/v1/users/{ids['approver']}?details=true",
         "idler_details": f"/v1/users/{ids['idler']}?details=true",
         "releases": "/v1/releases?per_page=1000",
+        "queue": "/v1/queue?per_page=1000",
+        "stats": "/v1/stats?days=365",
     }
 
 
@@ -43,7 +45,7 @@ def test_statement_counts_do_not_grow_with_rows(client: TestClient, run, db, cou
     ids = run(seed, db, count)
     counts = statements_per_route(client, db, ids)
     # Fixed budgets: the data version (for the ETag), then a count and a page for lists,
-    # the row plus one per details list; releases add their approvers in one statement.
+    # the row plus one per details list; releases add their approvers and their callbacks.
     assert counts == {
         "projects": 3,
         "users": 3,
@@ -51,13 +53,21 @@ def test_statement_counts_do_not_grow_with_rows(client: TestClient, run, db, cou
         "pull_request_details": 3,
         "user_details": 5,
         "idler_details": 5,
-        "releases": 4,
+        "releases": 5,
+        # A count, a page and the page's pending requests.
+        "queue": 4,
+        # The projects, the first reviews of the period, the open requests per reviewer.
+        "stats": 4,
     }
     approver = client.get(f"/v1/users/{ids['approver']}?details=true").json()
     assert len(approver["approved_pull_requests"]) == count
     idler = client.get(f"/v1/users/{ids['idler']}?details=true").json()
     assert len(idler["idled_pull_requests"]) == count
     assert len(client.get("/v1/pull_requests?per_page=1000").json()) == count
+    queue = client.get("/v1/queue?per_page=1000").json()
+    assert [len(item["waiting_on"]) for item in queue] == [1] * count
+    stats = client.get("/v1/stats?days=365").json()
+    assert stats["reviewers"][0]["open_requests"] == count
 
 
 @pytest.mark.parametrize("count", [1000])

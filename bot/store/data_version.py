@@ -25,7 +25,16 @@ from sqlalchemy.sql.dml import UpdateBase
 
 # Tables no read answer shows: writing them (a duplicate delivery's claim, a reminder
 # sent) leaves every ETag as it was. Any other table, known or new, moves the version.
-UNSHOWN_TABLES = frozenset({"webhook_deliveries", "reminders"})
+UNSHOWN_TABLES = frozenset(
+    {
+        "webhook_deliveries",
+        "redelivery_requests",
+        "reminders",
+        "realtime_notices",
+        "escalations",
+        "release_secrets",
+    }
+)
 
 _WRITE_RE = re.compile(
     r"^\s*(?:insert\s+(?:or\s+\w+\s+)?into|update|delete\s+from|replace\s+into)\s+\"?(\w+)",
