@@ -420,3 +420,17 @@ def test_a_person_s_reads_run_as_many_statements_as_a_token_s(
             assert client.get(url, headers={**who, "If-None-Match": tag}).status_code == 304
             counts.append(db.query_count - before)
         assert counts[0] == counts[2] and counts[1] == counts[3] == 1, (url, counts)
+
+
+def test_the_queue_and_the_stats_show_a_person_their_repositories_only(
+    client: TestClient, run, db, github: FakeGitHub
+) -> None:
+    ids = world(run, db, github)
+    ann = as_person(sign_in(client, github, "ann"))
+    token = {"Authorization": f"Bearer {READ_TOKEN}"}
+    assert [p["id"] for p in listed(client, "/v1/queue", ann)] == [ids["pr_docker"]]
+    assert len(listed(client, "/v1/queue", token)) == 2
+    stats = client.get("/v1/stats?days=365", headers=ann).json()
+    assert {r["login"] for r in stats["reviewers"]} == {"carol"}
+    everyone = client.get("/v1/stats?days=365", headers=token).json()
+    assert {r["login"] for r in everyone["reviewers"]} == {"carol", "eve"}
