@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test soak lint format bench clean
+.PHONY: install run test soak lint format bench screenshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# docs/dashboard.png, the README's picture of the dashboard, made by its page test.
+screenshot: $(STAMP)
+	UPDATE_SCREENSHOTS=1 REVIEWER_TEST_BACKENDS=sqlite $(BIN)/pytest -q tests/test_dashboard_page.py -k shows_who
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

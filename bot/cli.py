@@ -96,14 +96,19 @@ def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
             return await remind_idlers(app.state, dry_run=args.dry_run)
 
     summary = asyncio.run(run())
+    if args.dry_run:
+        # Per person: their zone, their local time, and due now or why not.
+        for person in summary.people:
+            print(person.line())
     for outgoing in summary.messages:
         if args.dry_run:
             print(f"--- to {outgoing.target} ({', '.join(outgoing.logins)})")
             print(outgoing.message.text)
         elif outgoing.outcome == "failed":
             print(f"failed: {outgoing.target} ({', '.join(outgoing.logins)}): {outgoing.error}")
-    for login, why in summary.skipped_why.items():
-        print(f"skipped {login}: {why}")
+    if not args.dry_run:
+        for login, why in summary.skipped_why.items():
+            print(f"skipped {login}: {why}")
     verb, outcome = ("would send", "dry-run") if args.dry_run else ("sent", "sent")
     count = sum(1 for outgoing in summary.messages if outgoing.outcome == outcome)
     print(

@@ -97,6 +97,17 @@ class Call:
 
 
 @dataclass
+class DeploymentReview:
+    """A POST to a run's deployment_protection_rule endpoint, as received."""
+
+    repo: str
+    run_id: int
+    body: dict[str, Any]
+    auth: str
+    status: int
+
+
+@dataclass
 class Fault:
     method: str
     pattern: re.Pattern[str]
@@ -297,6 +308,8 @@ class FakeGitHub:
         self._delivery_ids = itertools.count(90_000_001)
         # Served over HTTP (`asgi_app`), requests come from uvicorn's thread: one at a time.
         self.lock = threading.RLock()
+        # Reviews of deployments waiting on the App (custom deployment protection rules).
+        self.deployment_reviews: list[DeploymentReview] = []
         # Called before each answer; a test may move its clock there ("slow GitHub").
         self.before_answer: Callable[[], None] | None = None
 
@@ -552,6 +565,11 @@ class FakeGitHub:
         m = re.fullmatch(r"/app/hook/deliveries/(\d+)/attempts", path)
         if m and request.method == "POST" and name == "app":
             return self._ask_redelivery(int(m.group(1)))
+        m = re.fullmatch(
+            r"/repos/([^/]+/[^/]+)/actions/runs/(\d+)/deployment_protection_rule", path
+        )
+        if m and request.method == "POST":
+            return self._review_deployment(request, name, installation_id, m.group(1), m.group(2))
         m = re.fullmatch(r"/repositories/(\d+)", path)
         if m and request.method == "GET":
             repo = next((r for r in self.repos.values() if r.id == int(m.group(1))), None)
@@ -585,6 +603,49 @@ class FakeGitHub:
                 return self._page(request, name, path, query, repo.reviews[number])
             return self._json(request, name, repo.pull_detail(number))
         return httpx.Response(404, json={"message": "Not Found"})
+
+    def _review_deployment(
+        self,
+        request: httpx.Request,
+        credential: str,
+        installation_id: int | None,
+        full_name: str,
+        run_id: str,
+    ) -> httpx.Response:
+        """GitHub's "review custom deployment protection rules for a workflow run": 204, or
+        422 for a bad body, a run already decided, or over 10 status reports."""
+        repo = self.repos.get(full_name.lower())
+        body = json.loads(request.content or b"null")
+        auth = request.headers.get("authorization", "")
+
+        def answer(status: int, message: str = "") -> httpx.Response:
+            self.deployment_reviews.append(
+                DeploymentReview(full_name, int(run_id), body, auth, status)
+            )
+            if status == 204:
+                return httpx.Response(204, headers=self._rate_headers(credential, True))
+            return httpx.Response(status, json={"message": message})
+
+        if repo is None or installation_id is None or installation_id != repo.installation_id:
+            return answer(404, "Not Found")
+        if not isinstance(body, dict) or not isinstance(body.get("environment_name"), str):
+            return answer(422, "environment_name is required")
+        if body.get("state") not in (None, "approved", "rejected"):
+            return answer(422, "state must be approved or rejected")
+        if not isinstance(body.get("comment", ""), str) or len(body.get("comment", "")) > 1024:
+            return answer(422, "comment is too long")
+        earlier = [
+            r.body
+            for r in self.deployment_reviews
+            if r.status == 204
+            and r.run_id == int(run_id)
+            and r.body["environment_name"] == body["environment_name"]
+        ]
+        if any("state" in b for b in earlier):
+            return answer(422, "No pending deployment requests to approve or reject")
+        if "state" not in body and len(earlier) >= 10:
+            return answer(422, "at most 10 status reports")
+        return answer(204)
 
     def _json(
         self,

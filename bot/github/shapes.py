@@ -148,3 +148,20 @@ class HookDelivery:
     @property
     def answered_2xx(self) -> bool:
         return 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentProtectionDelivery:
+    """`deployment_protection_rule` `requested`: a deployment waits for the App's review,
+    to be POSTed to `callback_url` (the run's review endpoint) as the installation."""
+
+    repository: str  # owner/name
+    environment: str
+    ref: str
+    sha: str | None
+    event: str | None  # what started the workflow: push, workflow_dispatch, ...
+    run_id: int
+    run_url: str  # the workflow run's page, for people
+    callback_url: str
+    installation_id: int
+    creator: GitHubUser | None  # who created the deployment

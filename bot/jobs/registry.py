@@ -10,6 +10,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.jobs import pull_requests, redeliver, reminders, reviews
 from bot.jobs.scheduler import JobSpec
 from bot.releases import work as releases
+from bot.reminders.schedule import quarter_hours
 from bot.settings import Settings
 
 # The first runs come this soon after start-up (webhooks may have been lost meanwhile),
@@ -47,8 +48,9 @@ def every_minute(settings: Settings) -> IntervalTrigger:
 JOBS: tuple[JobSpec, ...] = (
     JobSpec(pull_requests.NAME, every("pull_request_sync_minutes"), pull_requests.job),
     JobSpec(reviews.NAME, every("review_sync_minutes", 2 * FIRST_RUN_DELAY), reviews.job),
-    # REMINDER_CRON in TIMEZONE; the reminders table keeps a second run from resending.
-    JobSpec("IdlersReminder", reminders.reminder_trigger, reminders.remind_idlers),
+    # Every quarter hour, so REMINDER_CRON's time is reached in every person's zone; the
+    # reminders table keeps each person to one reminder per their local day.
+    JobSpec("IdlersReminder", quarter_hours, reminders.scheduled_reminders),
     # Finishes what a release's after-the-answer work left undone (a crash, a source down).
     JobSpec(releases.NAME, every_minute, releases.process_pending_releases),
     # Asks GitHub again for the deliveries that failed here (GitHub never does by itself).
