@@ -58,6 +58,10 @@ def reviewer_serving(cwd: Path, **settings: str) -> Iterator[tuple[Popen[Any], s
         if process.poll() is None:
             process.kill()
         process.wait(DEADLINE_SECONDS)
+        # What went wrong in the service, for a failing test's report.
+        for line in output.rest():
+            if '"level": "error"' in line:
+                print(line[-1500:])
 
 
 def review_delivery(n: int) -> dict:

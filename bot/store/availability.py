@@ -19,6 +19,7 @@ POSTGRES_UNAVAILABLE: tuple[type[Exception], ...] = (
 UNAVAILABLE_TYPES: tuple[type[Exception], ...] = (
     OSError,  # refused, reset (TimeoutError and ConnectionError are OSErrors)
     asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.ObjectNotInPrerequisiteStateError,
     sqlite3.OperationalError,
     *POSTGRES_UNAVAILABLE,
@@ -33,6 +34,10 @@ def database_unavailable(exc: BaseException) -> bool:
         # "connection is closed" / "connection was closed in the middle of operation";
         # other interface errors are our misuse, a bug.
         return "closed" in str(exc)
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        # A pooled connection whose query the server cut off (it went down mid-query)
+        # says "cannot switch to state N; another operation is in progress" once more.
+        return "another operation" in str(exc)
     if isinstance(exc, asyncpg.exceptions.ObjectNotInPrerequisiteStateError):
         # ALTER DATABASE ... ALLOW_CONNECTIONS false, as in a maintenance window
         return "not currently accepting connections" in str(exc)
