@@ -1,8 +1,8 @@
 """The connection to the database: `databases` with a query counter and dict rows.
 
 Statements run on the connection `databases` holds for the task (its pool, its
-transactions), but each SQLAlchemy statement is compiled once per shape and rows are
-read without `databases`' records: see `Statements`. Compiling the same statement at
+transactions, its lock), but each SQLAlchemy statement is compiled once per shape and
+rows are read without `databases`' records: see `Statements`. Compiling the same statement at
 every call, and running the result processors again at each `record[key]`, were
 half the time of a list answer (`make bench`, tests/bench/profile_routes.py).
 """
@@ -66,23 +66,39 @@ class Statements:
         self.numbered = numbered  # asyncpg's $1, $2 (else qmark, in positiontup order)
         self._cache: dict[Any, Prepared] = {}
 
-    def prepare(self, query: ClauseElement) -> tuple[Prepared, Any] | None:
-        """The prepared statement and the cache key to read its values with; None when
-        the statement needs `databases`' own compilation (an expanding IN)."""
+    def prepare(
+        self, query: ClauseElement, values: Mapping[str, Any] | None = None
+    ) -> tuple[Prepared, list[Any]]:
+        """The statement compiled for the driver, and this call's positional arguments
+        (the statement's own values, then `values` for its unvalued bind parameters)."""
+        params = dict(values) if values else None
         cache_key = query._generate_cache_key()
         if cache_key is not None:
             hit = self._cache.get(cache_key.key)
             if hit is not None:
-                return hit, cache_key
-        compiled = query.compile(dialect=self.dialect, cache_key=cache_key)
-        if compiled.post_compile_params or compiled.literal_execute_params:
-            return None
+                return hit, self._arguments(
+                    hit,
+                    hit.compiled.construct_params(
+                        params=params, extracted_parameters=cache_key.bindparams
+                    ),
+                )
+        compiled = query.compile(
+            dialect=self.dialect,
+            cache_key=cache_key,
+            # An IN list is rendered one parameter per item (as `databases` does) ...
+            compile_kwargs={"render_postcompile": True},
+        )
         prepared = self._prepared(compiled)
+        if compiled.post_compile_params or compiled.literal_execute_params:
+            # ... so that SQL depends on the list's length: it is for this call only.
+            return prepared, self._arguments(
+                prepared, compiled.construct_params(params=params) if params else compiled.params
+            )
         if cache_key is not None:
             if len(self._cache) >= self.MAX_ENTRIES:
                 self._cache.clear()  # statements built from data would otherwise pile up
             self._cache[cache_key.key] = prepared
-        return prepared, None
+        return prepared, self._arguments(prepared, compiled.construct_params(params=params))
 
     def _prepared(self, compiled: Any) -> Prepared:
         if self.numbered:
@@ -108,14 +124,7 @@ class Statements:
         )
 
     @staticmethod
-    def arguments(
-        prepared: Prepared, cache_key: Any, values: Mapping[str, Any] | None
-    ) -> list[Any]:
-        """The positional arguments of this call: the statement's values, then `values`."""
-        params = prepared.compiled.construct_params(
-            params=dict(values) if values else None,
-            extracted_parameters=None if cache_key is None else cache_key.bindparams,
-        )
+    def _arguments(prepared: Prepared, params: Mapping[str, Any]) -> list[Any]:
         return [
             params[name] if bind is None else bind(params[name])
             for name, bind in zip(prepared.names, prepared.binds, strict=True)
@@ -220,18 +229,14 @@ class Database:
     async def _run(
         self, how: str, query: Query, values: Mapping[str, Any] | None
     ) -> tuple[Prepared, Any] | None:
-        """Run a prepared statement on the task's connection; None when it cannot be one.
+        """Run a statement on the task's connection; None for text, left to `databases`.
 
         `how`: all (the rows), one (the first row or None), execute (what `databases`
         answers: the first value on PostgreSQL, lastrowid or rowcount on SQLite).
         """
         if isinstance(query, str | TextClause):  # rare; their columns are not declared
             return None
-        ready = self.statements.prepare(query)
-        if ready is None:
-            return None
-        prepared, cache_key = ready
-        args = Statements.arguments(prepared, cache_key, values)
+        prepared, args = self.statements.prepare(query, values)
         async with self._db.connection() as connection, connection._query_lock:
             raw = connection.raw_connection
             if self.backend == "postgresql":

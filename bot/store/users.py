@@ -82,7 +82,8 @@ def latest_decisive_review(*where: sa.ColumnElement[bool]) -> sa.Subquery:
             )
             .label("rank"),
         )
-        .where(reviews.c.state.in_(DECISIVE_STATES), *where)
+        # Literals, not an expanding list: the statement compiles once (bot.store.database).
+        .where(reviews.c.state.in_([sa.literal(state) for state in DECISIVE_STATES]), *where)
         .subquery("ranked")
     )
     return (
