@@ -160,10 +160,8 @@ async def sync(settings: Settings, project: str | None) -> int:
     from bot.jobs.reviews import NAME as REVIEW_FETCHER
     from bot.jobs.reviews import fetch_reviews_cycle
     from bot.jobs.scheduler import job_lock
+    from bot.progress import Progress
     from bot.store.sync_state import active_projects
-
-    def progress(line: str) -> None:
-        print(f"  {line}", flush=True)
 
     async with running_app(settings) as app:
         state = app.state
@@ -188,7 +186,7 @@ async def sync(settings: Settings, project: str | None) -> int:
                     print(f"  another process is running {name} now; skipped", flush=True)
                     failed = True
                     continue
-                summary = await fetch(state, project, progress)
+                summary = await fetch(state, project, Progress())
             print(summary.describe(), flush=True)
             failed = failed or bool(summary.failed) or summary.stopped is not None
     return 1 if failed else 0
@@ -271,7 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(f"reviewer: bad setting {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    # A person runs one-off commands: their report on stdout, only warnings in the log.
+    log_format = settings.log_format or ("json" if args.command == "serve" else "text")
+    configure_logging(settings.log_level, log_format=log_format)
     func: Command = args.func
     try:
         return func(args, settings)

@@ -1,4 +1,7 @@
-"""JSON-lines logging, with the delivery id or job name carried in a context variable."""
+"""Logging: JSON lines for machines, short text lines for a person at a terminal.
+
+The delivery id or job name is carried in a context variable and added to every line.
+"""
 
 from __future__ import annotations
 
@@ -36,20 +39,51 @@ class JSONFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update(log_context.get() or {})
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
+        entry.update(_extras(record))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: str = "INFO", stream: Any = None) -> None:
-    """Send every logger's records, as JSON lines, to standard output."""
-    handler = logging.StreamHandler(stream or sys.stdout)
-    handler.setFormatter(JSONFormatter())
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    """The context and the `extra=` fields of a record."""
+    extras = dict(log_context.get() or {})
+    for key, value in record.__dict__.items():
+        if key not in _STANDARD and not key.startswith("_"):
+            extras[key] = value
+    return extras
+
+
+class TextFormatter(logging.Formatter):
+    """`warning: message (key=value, ...)`: a line a person reads beside a command's report."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{record.levelname.lower()}: {record.getMessage()}"
+        extras = _extras(record)
+        if extras:
+            line += " (" + ", ".join(f"{key}={value}" for key, value in extras.items()) + ")"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure_logging(level: str = "INFO", stream: Any = None, log_format: str = "json") -> None:
+    """Send every logger's records to one place, in `log_format`.
+
+    `json`: every record at `level` and above, a JSON object per line on standard output
+    (what `serve` writes for the platform's log collector). `text`: for a one-off command
+    run by a person, warnings and errors only (DEBUG shows everything), as short lines on
+    standard error, so standard output holds the command's report alone.
+    """
     root = logging.getLogger()
+    if log_format == "text":
+        handler = logging.StreamHandler(stream or sys.stderr)
+        handler.setFormatter(TextFormatter())
+        if level != "DEBUG":
+            handler.setLevel(logging.WARNING)
+    else:
+        handler = logging.StreamHandler(stream or sys.stdout)
+        handler.setFormatter(JSONFormatter())
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Libraries that are chatty at INFO; their warnings still come through.

@@ -196,6 +196,8 @@ class FakeGitHub:
         self.personal_token = personal_token
         self.ids = itertools.count(5_000_000)
         self.repos: dict[str, Repo] = {}
+        # Old "owner/name" (lower case) of renamed or transferred repositories.
+        self.moved: dict[str, Repo] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, tuple[int, datetime]] = {}
         self.token_lifetime = timedelta(hours=1)
@@ -230,6 +232,19 @@ class FakeGitHub:
         for repo in self.repos.values():
             if repo.installation_id == installation_id:
                 repo.installation_id = None
+
+    def move(self, repo: Repo, owner: str, name: str) -> None:
+        """Rename or transfer a repository: its old owner/name answers 301, as GitHub's."""
+        del self.repos[repo.full_name.lower()]
+        self.moved[repo.full_name.lower()] = repo
+        repo.owner, repo.name = owner, name
+        repo.json.update(
+            name=name,
+            full_name=repo.full_name,
+            owner={**repo.json["owner"], "login": owner},
+            html_url=f"https://github.com/{repo.full_name}",
+        )
+        self.repos[repo.full_name.lower()] = repo
 
     def fail_next(
         self,
@@ -328,11 +343,22 @@ class FakeGitHub:
             self.tokens[token] = (int(m.group(1)), expires)
             body = {"token": token, "expires_at": stamp(expires), "permissions": {}}
             return httpx.Response(201, json=body, headers=self._rate_headers(name, True))
+        m = re.fullmatch(r"/repositories/(\d+)", path)
+        if m and request.method == "GET":
+            repo = next((r for r in self.repos.values() if r.id == int(m.group(1))), None)
+            if repo is None or installation_id not in (None, repo.installation_id):
+                return httpx.Response(404, json={"message": "Not Found"})
+            return self._json(request, name, repo.json)
         m = re.fullmatch(r"/repos/([^/]+)/([^/]+)(/.*)?", path)
         if not m or request.method != "GET":
             return httpx.Response(404, json={"message": "Not Found"})
         repo = self.repos.get(f"{m.group(1)}/{m.group(2)}".lower())
         rest = m.group(3) or ""
+        moved = self.moved.get(f"{m.group(1)}/{m.group(2)}".lower())
+        if repo is None and moved is not None:
+            url = f"{self.base_url}/repositories/{moved.id}{rest}"
+            body = {"message": "Moved Permanently", "url": url}
+            return httpx.Response(301, headers={"location": url}, json=body)
         if rest == "/installation" and name == "app":
             if repo is None or repo.installation_id is None:
                 return httpx.Response(404, json={"message": "Not Found"})

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from bot.api.resources import iso
+from bot.store.clock import iso
 from tests.webhook_client import payload
 
 
@@ -95,3 +95,21 @@ def review_event(
     data.update(action=action, pull_request=pr_object)
     data["review"].update(id=review_id, user=user, state=state, submitted_at=iso(submitted_at))
     return data
+
+
+def repository_event(action: str, owner: str, name: str, **extra: Any) -> dict[str, Any]:
+    """A `repository` delivery (`renamed`, `transferred`, ...): the sample pull request's
+    repository under a new owner and name, its GitHub id unchanged."""
+    sample = payload("pull_request/opened")
+    repository = sample["repository"]
+    repository.update(
+        name=name, full_name=f"{owner}/{name}", html_url=f"https://github.com/{owner}/{name}"
+    )
+    repository["owner"]["login"] = owner
+    return {
+        "action": action,
+        "repository": repository,
+        "sender": sample["sender"],
+        "installation": sample["installation"],
+        **extra,
+    }

@@ -3,7 +3,7 @@
 import pytest
 from starlette.testclient import TestClient
 
-from bot.api.params import MAX_JSON_BYTES
+from bot.api.declare import MAX_JSON_BYTES
 from tests.factories import add_user
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bot.github import mapping
+from bot.github import parse
+from bot.github.shapes import GitHubUser, Repository, Review, Team
 from bot.store import github_state as gs
 from bot.store.tables import projects, review_requests, reviews, users
 from tests.factories import T0, add_project, at
@@ -15,10 +17,8 @@ from tests.webhook_client import payload
 
 def test_users_are_keyed_by_github_id_and_renames_update(run, db) -> None:
     async def go():
-        first = await gs.upsert_users(
-            db, [{"github_id": 1, "username": "old"}, {"github_id": 2, "username": "b"}], T0
-        )
-        renamed = (await gs.upsert_users(db, [{"github_id": 1, "username": "new"}], T0))[1]
+        first = await gs.upsert_users(db, [GitHubUser(1, "old"), GitHubUser(2, "b")], T0)
+        renamed = (await gs.upsert_users(db, [GitHubUser(1, "new")], T0))[1]
         return first, renamed, await db.fetch_all(users.select().order_by(users.c.id))
 
     first, renamed, rows = run(go)
@@ -30,12 +30,12 @@ def test_users_are_keyed_by_github_id_and_renames_update(run, db) -> None:
 
 
 def test_project_is_matched_by_name_ignoring_case_then_by_github_id(run, db) -> None:
-    repo = mapping.project_row(payload("pull_request/opened")["repository"])
+    repo = parse.repository(payload("pull_request/opened")["repository"])
 
     async def go():
         existing = await add_project(db, "codertocat", "hello-world")
         matched = await gs.upsert_project(db, repo, T0, installation_id=7)
-        renamed = await gs.upsert_project(db, {**repo, "repo_name": "Hello-Again", "name": "x"}, T0)
+        renamed = await gs.upsert_project(db, replace(repo, name="Hello-Again"), T0)
         return existing, matched, renamed, await db.fetch_all(projects.select())
 
     existing, matched, renamed, rows = run(go)
@@ -57,18 +57,8 @@ def test_project_is_matched_by_name_ignoring_case_then_by_github_id(run, db) -> 
 
 def test_deactivate_and_suspend_projects(run, db) -> None:
     async def go():
-        a = await gs.upsert_project(
-            db,
-            {"repo_owner": "o", "repo_name": "a", "github_id": 1, "name": "o/a"},
-            T0,
-            installation_id=5,
-        )
-        b = await gs.upsert_project(
-            db,
-            {"repo_owner": "o", "repo_name": "b", "github_id": 2, "name": "o/b"},
-            T0,
-            installation_id=5,
-        )
+        a = await gs.upsert_project(db, Repository(1, "o", "a"), T0, installation_id=5)
+        b = await gs.upsert_project(db, Repository(2, "o", "b"), T0, installation_id=5)
         await gs.deactivate_projects(db, github_ids=[2])
         await gs.set_installation_active(db, 5, False)
         suspended = await db.fetch_all(projects.select().order_by(projects.c.id))
@@ -86,15 +76,15 @@ def test_deactivate_and_suspend_projects(run, db) -> None:
 
 
 def test_an_older_pull_request_never_overwrites_a_newer_one(run, db) -> None:
-    pr = mapping.pull_request_row(payload("pull_request/opened")["pull_request"])
+    pr = parse.pull_request(payload("pull_request/opened")["pull_request"])
 
     async def go():
         project = await add_project(db)
-        newer = {**pr, "title": "newer", "updated_at": at(10)}
-        older = {**pr, "title": "older", "updated_at": at(5)}
+        newer = replace(pr, title="newer", updated_at=at(10))
+        older = replace(pr, title="older", updated_at=at(5))
         first = await gs.upsert_pull_request(db, project, None, newer)
         stale = await gs.upsert_pull_request(db, project, None, older)
-        same_time = await gs.upsert_pull_request(db, project, None, {**newer, "title": "tie"})
+        same_time = await gs.upsert_pull_request(db, project, None, replace(newer, title="tie"))
         title = await db.fetch_val(sa.text("SELECT title FROM pull_requests"))
         return first, stale, same_time, title
 
@@ -106,46 +96,61 @@ def test_an_older_pull_request_never_overwrites_a_newer_one(run, db) -> None:
 def test_review_state_only_moves_forward_and_dismissal_sticks(run, db) -> None:
     async def go():
         project = await add_project(db)
-        pr_row = mapping.pull_request_row(payload("pull_request/opened")["pull_request"])
-        pr_id, _ = await gs.upsert_pull_request(db, project, None, pr_row)
-        user = (await gs.upsert_users(db, [{"github_id": 9, "username": "r"}], T0))[9]
-        base = {"github_id": 77, "submitted_at": at(5)}
+        pr = parse.pull_request(payload("pull_request/opened")["pull_request"])
+        pr_id, _ = await gs.upsert_pull_request(db, project, None, pr)
+        author = GitHubUser(9, "r")
+        ids = await gs.upsert_users(db, [author], T0)
+        base = Review(github_id=77, state="APPROVED", submitted_at=at(5), author=author)
         results = [
-            await gs.upsert_reviews(db, pr_id, [(user, {**base, "state": "APPROVED"})]),
-            await gs.upsert_reviews(db, pr_id, [(user, {**base, "state": "DISMISSED"})]),
-            await gs.upsert_reviews(db, pr_id, [(user, {**base, "state": "APPROVED"})]),
+            await gs.upsert_reviews(db, pr_id, [base], ids),
+            await gs.upsert_reviews(db, pr_id, [replace(base, state="DISMISSED")], ids),
+            await gs.upsert_reviews(db, pr_id, [base], ids),
             await gs.upsert_reviews(
-                db, pr_id, [(user, {**base, "state": "COMMENTED", "submitted_at": at(1)})]
+                db, pr_id, [replace(base, state="COMMENTED", submitted_at=at(1))], ids
             ),
+            # A deleted account's review is left out.
+            await gs.upsert_reviews(db, pr_id, [replace(base, github_id=78, author=None)], ids),
         ]
         return results, await db.fetch_one(reviews.select())
 
     results, row = run(go)
-    assert [77 in written for written in results] == [True, True, False, False]
+    assert [77 in written for written in results] == [True, True, False, False, False]
+    assert results[-1] == set()
     assert (row["state"], row["submitted_at"]) == ("DISMISSED", at(5))
 
 
 def test_review_requests_add_remove_revive_and_replace(run, db) -> None:
+    """Requests follow each newer snapshot, with a request event's user on top."""
+    pr = parse.pull_request(payload("pull_request/opened")["pull_request"])
+    user_a, user_b = GitHubUser(1, "a"), GitHubUser(2, "b")
+
+    def shown(minutes: int, *reviewers: GitHubUser, teams: tuple[str, ...] = ()):
+        return replace(
+            pr, updated_at=at(minutes), requested_reviewers=reviewers, requested_teams=teams
+        )
+
     async def go():
         project = await add_project(db)
-        pr_row = mapping.pull_request_row(payload("pull_request/opened")["pull_request"])
-        pr_id, _ = await gs.upsert_pull_request(db, project, None, pr_row)
-        ids = await gs.upsert_users(
-            db, [{"github_id": 1, "username": "a"}, {"github_id": 2, "username": "b"}], T0
+        requests = review_requests.select().order_by(review_requests.c.id)
+        first = await gs.store_pull_request(db, project, shown(1, user_a, teams=("core",)), T0)
+        # GitHub's snapshot may still list the reviewer whose request the event removes.
+        await gs.store_pull_request(
+            db, project, shown(2, user_a, teams=("core",)), T0, withdrawn=user_a
         )
-        a, b = ids[1], ids[2]
-        await gs.add_review_request(db, pr_id, at(1), user_id=a)
-        await gs.add_review_request(db, pr_id, at(1), team_slug="core")
-        await gs.remove_review_request(db, pr_id, at(2), user_id=a)
-        # A request older than its removal does not revive it.
-        await gs.add_review_request(db, pr_id, at(1) + timedelta(seconds=30), user_id=a)
-        snapshot1 = await db.fetch_all(review_requests.select().order_by(review_requests.c.id))
-        await gs.add_review_request(db, pr_id, at(3), user_id=a)  # re-requested: revived
-        await gs.replace_review_requests(db, pr_id, [a, b], [], at(4))
-        snapshot2 = await db.fetch_all(review_requests.select().order_by(review_requests.c.id))
-        await gs.replace_review_requests(db, pr_id, [], [], at(5))
-        snapshot3 = await db.fetch_all(review_requests.select().order_by(review_requests.c.id))
-        return a, b, snapshot1, snapshot2, snapshot3
+        # A request event older than its removal does not revive it.
+        stale = shown(1, user_a, teams=("core",))
+        stale = replace(stale, updated_at=stale.updated_at + timedelta(seconds=30))
+        assert not (await gs.store_pull_request(db, project, stale, T0, requested=user_a)).applied
+        snapshot1 = await db.fetch_all(requests)
+        # Re-requested (the snapshot lags): revived.
+        await gs.store_pull_request(db, project, shown(3, teams=("core",)), T0, requested=user_a)
+        stored = await gs.store_pull_request(db, project, shown(4, user_a, user_b), T0)
+        snapshot2 = await db.fetch_all(requests)
+        await gs.store_pull_request(db, project, shown(5), T0)
+        snapshot3 = await db.fetch_all(requests)
+        ids = stored.user_ids
+        assert first.id == stored.id
+        return ids[1], ids[2], snapshot1, snapshot2, snapshot3
 
     a, b, s1, s2, s3 = run(go)
 
@@ -166,26 +171,59 @@ def test_review_requests_add_remove_revive_and_replace(run, db) -> None:
     ]
 
 
+def test_new_requests_name_whom_each_store_asked_for_a_review(run, db) -> None:
+    """What a real-time notification follows: new, revived and re-made user requests."""
+    pr = parse.pull_request(payload("pull_request/opened")["pull_request"])
+    a, b = GitHubUser(1, "a"), GitHubUser(2, "b")
+
+    def shown(minutes: float, *reviewers: GitHubUser, teams: tuple[str, ...] = ()):
+        return replace(
+            pr,
+            updated_at=T0 + timedelta(minutes=minutes),
+            requested_reviewers=reviewers,
+            requested_teams=teams,
+        )
+
+    steps = [
+        (shown(1, a, teams=("core",)), {}, {"a"}),
+        (shown(2, a, b), {}, {"b"}),
+        (shown(3, a, b), {}, set()),  # nothing new: an edit
+        (shown(4, a, b), {"requested": a}, {"a"}),  # re-requested while open
+        (shown(5, b), {}, set()),  # a's request withdrawn
+        (shown(4.5, a, b), {"requested": a}, set()),  # older than its withdrawal
+        (shown(6, a, b), {}, {"a"}),  # revived
+        (shown(5.5, a, b), {"requested": b}, {"b"}),  # a re-request that arrived late
+        (shown(7, a, b), {"requested": Team("core")}, set()),  # teams are not people
+    ]
+
+    async def go():
+        project = await add_project(db)
+        seen = []
+        for shape, event, _ in steps:
+            stored = await gs.store_pull_request(db, project, shape, T0, **event)
+            github_ids = {v: k for k, v in stored.user_ids.items()}
+            seen.append({"a" if github_ids[i] == 1 else "b" for i in stored.new_requests})
+        return seen
+
+    assert run(go) == [expected for _, _, expected in steps]
+
+
 def test_store_pull_request_follows_the_snapshot_and_the_event(run, db) -> None:
-    event = payload("pull_request/review_request_removed")
+    event = parse.review_request_delivery(payload("pull_request/review_request_removed"))
     # The sample still lists the removed reviewer in the snapshot: the event wins.
-    assert (
-        event["pull_request"]["requested_reviewers"][0]["id"] == event["requested_reviewer"]["id"]
-    )
+    assert event.pull_request.requested_reviewers == (event.reviewer,)
+    assert not event.requested
+    requested = parse.pull_request(payload("pull_request/review_requested")["pull_request"])
 
     async def go():
         project = await add_project(db)
         count = db.query_count
-        _, applied, _ = await gs.store_pull_request(
-            db, project, payload("pull_request/review_requested")["pull_request"], T0
-        )
+        applied = (await gs.store_pull_request(db, project, requested, T0)).applied
         statements = db.query_count - count
         open_before = await db.fetch_all(
             review_requests.select().where(review_requests.c.removed_at.is_(None))
         )
-        await gs.store_pull_request(
-            db, project, event["pull_request"], T0, withdrawn=event["requested_reviewer"]
-        )
+        await gs.store_pull_request(db, project, event.pull_request, T0, withdrawn=event.reviewer)
         open_after = await db.fetch_all(
             review_requests.select().where(review_requests.c.removed_at.is_(None))
         )

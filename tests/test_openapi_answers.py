@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from starlette.testclient import TestClient
 
-from bot.api.params import MAX_JSON_BYTES
+from bot.api.declare import MAX_JSON_BYTES
 from bot.app import create_app
 from tests.factories import add_pull_request, add_request, add_review, add_user, at
 from tests.slack_signing import signed_headers

@@ -200,3 +200,34 @@ def test_dropped_connections_are_retried_before_the_call_fails(tmp_path) -> None
     finally:
         server.socket.close()
     assert server.connections == 1 + CONNECTION_RETRIES
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"[null, null]", "application/json"),  # Bolt read it as a dict: a 500
+        (b"{", "application/json"),
+        (b"payload=%5B1%5D", "application/x-www-form-urlencoded"),  # payload=[1]
+    ],
+)
+def test_bodies_slack_never_sends_are_4xx_signed_or_not(slack_client, body, content_type) -> None:
+    unsigned = slack_client.post(
+        "/slack/events", content=body, headers={"Content-Type": content_type}
+    )
+    assert unsigned.status_code == 401
+    headers = signed_headers(body, content_type=content_type)
+    signed = slack_client.post("/slack/events", content=body, headers=headers)
+    assert signed.status_code == 400
+    assert "Slack" in signed.json()["detail"]
+
+
+def test_a_body_that_is_not_utf8_is_refused_even_signed(slack_client) -> None:
+    body = b"\xff\xfe"  # slack_sdk checks signatures over the body read as UTF-8
+    response = slack_client.post("/slack/events", content=body, headers=signed_headers(body))
+    assert response.status_code == 401
+
+
+def test_a_timestamp_that_is_no_number_is_refused(slack_client) -> None:
+    body = json.dumps(CHALLENGE).encode()
+    headers = {**signed_headers(body), "X-Slack-Request-Timestamp": "soon"}
+    assert slack_client.post("/slack/events", content=body, headers=headers).status_code == 401

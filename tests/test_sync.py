@@ -8,6 +8,8 @@ lifespan, the GitHub client, the fetchers, the database, the read API.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.jobs.pull_requests import fetch_pull_requests
 from bot.jobs.reviews import fetch_reviews_cycle
+from bot.progress import Progress
 from tests.fake_github import APP_ID, BASE_URL, Clock, FakeGitHub
 
 DOCKER = {"name": "The Docker CLI", "repo_owner": "docker", "repo_name": "cli"}
@@ -174,6 +177,33 @@ def test_closed_pr_added_review_and_removed_request_are_all_found(
     ]
 
 
+def test_a_renamed_repository_is_followed_by_its_id(client, auth, run, state, github, clock):
+    """GitHub answers a moved repository's old name with a 301: the project follows it."""
+    repo = add_docker(github, clock)
+    project = create(client, auth, DOCKER)
+    sync(run, state)
+    github.move(repo, "docker-archive", "cli-legacy")
+    repo.add_pull(4, "erin", clock.advance(minutes=1))
+    clock.advance(minutes=15)
+    github.reset_calls()
+
+    prs, reviews = sync(run, state)
+
+    assert (prs.projects, prs.failed, prs.counts.added) == (1, 0, 1)
+    assert (reviews.projects, reviews.failed, reviews.counts.checked) == (1, 0, 1)
+    shown = client.get(f"/v1/projects/{project['id']}").json()
+    assert (shown["repo_owner"], shown["repo_name"], shown["name"]) == (
+        "docker-archive",
+        "cli-legacy",
+        "The Docker CLI",
+    )
+    assert details(client, 4)["author"] == "erin"
+    # One 301, one look-up by id; then the new name, by both fetchers.
+    assert [c.status for c in github.calls_to(r"^/repos/docker/cli/")] == [301]
+    assert len(github.calls_to(rf"^/repositories/{repo.id}$")) == 1
+    assert len(github.calls_to(r"^/repos/docker-archive/cli-legacy/pulls$")) >= 2
+
+
 def test_a_project_without_the_app_is_skipped_and_says_so(
     client, auth, run, state, github, clock
 ) -> None:
@@ -181,9 +211,10 @@ def test_a_project_without_the_app_is_skipped_and_says_so(
     github.add_repo("moby", "moby", installation_id=None)
     create(client, auth, DOCKER)
     moby = create(client, auth, MOBY)
-    lines: list[str] = []
+    report = io.StringIO()
 
-    summary = run(fetch_pull_requests, state, None, lines.append)
+    summary = run(fetch_pull_requests, state, None, Progress(report, indent=""))
+    lines = report.getvalue().splitlines()
 
     assert (summary.projects, summary.skipped) == (1, 1)
     assert "moby/moby: skipped, the App is not installed on it" in lines
@@ -292,9 +323,10 @@ def test_one_failing_project_does_not_stop_the_others(
     create(client, auth, DOCKER)
     create(client, auth, MOBY)
     github.fail_next("GET", r"^/repos/docker/cli/pulls$", status=500, times=4)
-    lines: list[str] = []
+    report = io.StringIO()
 
-    summary = run(fetch_pull_requests, state, None, lines.append)
+    summary = run(fetch_pull_requests, state, None, Progress(report, indent=""))
+    lines = report.getvalue().splitlines()
 
     assert (summary.projects, summary.failed, summary.counts.added) == (1, 1, 1)
     assert lines[0].startswith("docker/cli: failed")
@@ -337,9 +369,9 @@ def test_personal_token_instead_of_the_app(make_settings, github, clock) -> None
     assert not github.calls_to(r"/installation$|/access_tokens$")
 
 
-def test_reviewer_sync_command_prints_progress_and_summary(
-    settings, github, clock, monkeypatch, capsys, tmp_path
-) -> None:
+@pytest.fixture
+def sync_command(settings, github, clock, monkeypatch, tmp_path) -> Callable[..., int]:
+    """`reviewer sync` in this process, with docker/cli on the fake GitHub and as a project."""
     import logging
 
     from starlette.testclient import TestClient
@@ -352,7 +384,7 @@ def test_reviewer_sync_command_prints_progress_and_summary(
         create(client, {"Authorization": "Bearer test-api-token"}, DOCKER)
     monkeypatch.chdir(tmp_path)  # no stray .env
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    # `main` points the root logger at this test's stdout; give it back afterwards.
+    # `main` points the root logger at this test's stderr; give it back afterwards.
     monkeypatch.setattr(logging.getLogger(), "handlers", list(logging.getLogger().handlers))
     for name, value in {
         "DATABASE_URL": settings.database_url,
@@ -362,11 +394,15 @@ def test_reviewer_sync_command_prints_progress_and_summary(
         "SCHEDULER": "on",  # `sync` runs without the scheduler whatever the setting
     }.items():
         monkeypatch.setenv(name, value)
+    return lambda *args: main(["sync", *args])
 
-    assert main(["sync", "--project", "Docker/CLI"]) == 0
+
+def test_reviewer_sync_command_prints_progress_and_summary(sync_command, capsys) -> None:
+    assert sync_command("--project", "Docker/CLI") == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    # Progress per project, then the summary, for each fetcher (JSON log lines between).
+    # Progress per project, then the summary, for each fetcher: a report, no log lines.
+    assert not [line for line in lines if line.startswith("{")]
     prs, reviews = lines.index("PullRequestFetcher:"), lines.index("ReviewFetcher:")
     assert prs < reviews
     assert any(
@@ -383,8 +419,26 @@ def test_reviewer_sync_command_prints_progress_and_summary(
     )
     assert "  4 GitHub requests (1 not modified, 0 retried), rate limit left: 4996" in lines
 
-    assert main(["sync", "--project", "nobody/nothing"]) == 2
+    assert sync_command("--project", "nobody/nothing") == 2
     assert "no active project nobody/nothing" in capsys.readouterr().err
+
+
+class Terminal(io.StringIO):
+    """What a person's terminal receives."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_reviewer_sync_in_a_terminal_draws_a_progress_bar(sync_command, monkeypatch) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stdout", terminal)
+    assert sync_command() == 0
+    shown = terminal.getvalue()
+    assert "\r  [------------------------] 0/1" in shown
+    assert "\r  [########################] 1/1" in shown
+    # Each bar is wiped before the next line, so the report reads as lines.
+    assert "\x1b[2K  docker/cli: pull requests: 3 added" in shown
 
 
 def test_a_webhook_and_a_poll_of_one_fact_write_the_same_rows(
@@ -454,6 +508,7 @@ def test_reviewer_sync_skips_a_fetcher_another_process_is_running(
 
 def test_a_pull_requests_reviews_cost_the_same_statements_however_many(client, run, db) -> None:
     """ReviewFetcher stores a pull request's users in one statement and its reviews in one."""
+    from bot.github import parse
     from bot.jobs import reviews as review_fetcher
     from tests.factories import add_project, at
     from tests.github_events import OCTOCAT, PullRequest, github_user
@@ -468,8 +523,10 @@ def test_a_pull_requests_reviews_cost_the_same_statements_however_many(client, r
         return obj
 
     def cost(number: int, logins: list[str]) -> tuple[int, int]:
-        pr = PullRequest(900 + number, number, at(3), reviewers=(OCTOCAT,)).as_object()
-        objs = [review(1000 * number + i, login) for i, login in enumerate(logins)]
+        pr = parse.pull_request(
+            PullRequest(900 + number, number, at(3), reviewers=(OCTOCAT,)).as_object()
+        )
+        objs = [parse.review(review(1000 * number + i, login)) for i, login in enumerate(logins)]
         before = db.query_count
         changed = run(review_fetcher.store, client.app.state, project, pr, objs)
         return changed, db.query_count - before
@@ -491,6 +548,7 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
 
     import asyncpg
 
+    from bot.github import parse
     from bot.jobs import reviews as review_fetcher
     from tests.factories import add_project, at
     from tests.github_events import PullRequest, github_user
@@ -503,8 +561,9 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
     pr = PullRequest(77, 7, at(1), reviewers=(cid,), author=author)
     review = payload("pull_request_review/submitted")["review"]
     review.update(id=501, user=bea, state="APPROVED", submitted_at="2026-01-05T09:02:00Z")
+    reviews = [parse.review(review)]
     state = client.app.state
-    run(review_fetcher.store, state, project, pr.as_object(), [review])  # the users exist
+    run(review_fetcher.store, state, project, parse.pull_request(pr.as_object()), reviews)
 
     async def race() -> int:
         webhook = await asyncpg.connect(settings.database_url)
@@ -515,7 +574,10 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
                 await webhook.execute(lock_user, 10)
                 poll = asyncio.create_task(
                     review_fetcher.store(
-                        state, project, pr.but(updated_at=at(2)).as_object(), [review]
+                        state,
+                        project,
+                        parse.pull_request(pr.but(updated_at=at(2)).as_object()),
+                        reviews,
                     )
                 )
                 while not await watcher.fetchval(
@@ -531,3 +593,20 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
             await watcher.close()
 
     assert run(race) == 0  # stored again, nothing new; above all, no DeadlockDetectedError
+
+
+def test_a_move_is_read_from_the_301_where_the_project_has_no_github_id() -> None:
+    from http import HTTPStatus
+
+    from gidgethub import RedirectionException
+
+    from bot.jobs.moved import moved_repository_id
+
+    def answer(status: int, location: str) -> RedirectionException:
+        return RedirectionException(HTTPStatus(status), headers={"location": location})
+
+    moved = answer(301, f"{BASE_URL}/repositories/42/pulls?state=open")
+    assert moved_repository_id({"github_id": None}, moved) == 42
+    assert moved_repository_id({"github_id": 7}, moved) == 7  # the id we know wins
+    assert moved_repository_id({"github_id": 7}, answer(302, moved.headers["location"])) is None
+    assert moved_repository_id({"github_id": None}, answer(301, "https://elsewhere/x")) is None

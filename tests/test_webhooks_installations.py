@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from tests.github_events import repository_event
 from tests.webhook_client import deliver, payload
 
 
@@ -105,3 +106,44 @@ def test_a_suspended_installation_does_not_revive_removed_repositories(client: T
         data["installation"]["id"] = installation
         assert deliver(client, "installation", data).status_code == 200
     assert state(projects_by_name(client)[repo["full_name"]]) == (installation, False, False)
+
+
+def test_a_renamed_or_transferred_repository_keeps_its_project(client: TestClient) -> None:
+    """The fetchers ask GitHub by owner/name: a moved repository's project follows it."""
+    opened = payload("pull_request/opened")
+    assert deliver(client, "pull_request", opened).status_code == 200
+    [before] = client.get("/v1/projects").json()
+
+    renamed = repository_event(
+        "renamed", "Codertocat", "Hello-Again", changes={"repository": {"name": {"from": "x"}}}
+    )
+    assert deliver(client, "repository", renamed).json()["detail"] == "applied"
+    [after] = client.get("/v1/projects").json()
+    assert (after["id"], after["github_id"], after["name"]) == (
+        before["id"],
+        before["github_id"],
+        "Codertocat/Hello-World",  # the project's name is its own; the repository moved
+    )
+    assert (after["repo_owner"], after["repo_name"]) == ("Codertocat", "Hello-Again")
+
+    moved = repository_event("transferred", "Octocoders", "Hello-Again")
+    assert deliver(client, "repository", moved).json()["detail"] == "applied"
+    [after] = client.get("/v1/projects").json()
+    assert (after["id"], after["repo_owner"], after["repo_name"], state(after)) == (
+        before["id"],
+        "Octocoders",
+        "Hello-Again",
+        state(before),
+    )
+    # Later deliveries name the new repository: still the one project.
+    opened["repository"] = moved["repository"]
+    assert deliver(client, "pull_request", opened).status_code == 200
+    assert [p["id"] for p in client.get("/v1/projects").json()] == [before["id"]]
+
+    # Other repository actions are not ours.
+    edited = repository_event("edited", "Octocoders", "Hello-Again")
+    assert deliver(client, "repository", edited).status_code == 202
+    malformed = {**moved, "repository": {"id": before["github_id"], "name": "no-owner"}}
+    answer = deliver(client, "repository", malformed)
+    assert answer.status_code == 422
+    assert "repository.full_name" in answer.json()["detail"]

@@ -5,25 +5,61 @@ GET never changes anything: link previewers and mail scanners open links.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qs
+from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, Response
 
-from bot.api.errors import ApiError, ValidationError
-from bot.api.params import json_object
+from bot.api.declare import FORM, JSON, Answer, Api, Auth, Reply, error
+from bot.api.errors import ApiError
 from bot.releases import decisions
 from bot.releases.pages import HEADERS, approval_page, error_page
 from bot.releases.policy import DECISIONS, Verdict, as_of, token_ttl
 from bot.releases.slack_sync import update_messages
 from bot.releases.tokens import token_hash
-from bot.releases.views import approval_json
+from bot.releases.views import Approval, approval_json
 from bot.store import releases as store
 
+api = Api("releases")
 MAX_BODY_BYTES = 10_000
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+async def approver_of(request: Request) -> dict:
+    """The approver holding the request's token: 401 without one, 404 for an unknown one."""
+    token = request.query_params.get("token", "").strip()
+    if not token:
+        raise ApiError(401, "an approval token is required: /approval?token=…")
+    approver = await store.approver_by_token_hash(request.app.state.db, token_hash(token))
+    if approver is None:
+        raise ApiError(404, "approval token not found")
+    return approver
+
+
+APPROVAL = Auth(
+    "approvalToken",
+    {
+        "type": "apiKey",
+        "in": "query",
+        "name": "token",
+        "description": "The approver's personal token, from the approval link.",
+    },
+    [error(401, "No token."), error(404, "Unknown token.")],
+    approver_of,
+)
+
+
+class Decision(BaseModel):
+    """An approver's decision, from a JSON body or the page's form."""
+
+    # Browsers' forms may carry other fields: they are ignored.
+    model_config = ConfigDict(extra="ignore")
+
+    decision: Annotated[
+        Literal["approve", "reject"], Field(description="Nothing means approve.")
+    ] = "approve"
 
 
 def wants_html(request: Request) -> bool:
@@ -44,86 +80,85 @@ def wants_html(request: Request) -> bool:
     return html > 0 and html >= quality.get("application/json", 0.0)
 
 
-async def approver_of(request: Request) -> dict:
-    """The approver holding the request's token: 401 without one, 404 for an unknown one."""
-    token = request.query_params.get("token", "").strip()
-    if not token:
-        raise ApiError(401, "an approval token is required: /approval?token=…")
-    approver = await store.approver_by_token_hash(request.app.state.db, token_hash(token))
-    if approver is None:
-        raise ApiError(404, "approval token not found")
-    return approver
+def html_error(request: Request, exc: ApiError) -> Response | None:
+    """A browser gets errors as a page; everyone else gets the usual JSON."""
+    if not wants_html(request):
+        return None
+    return HTMLResponse(error_page(exc.detail), status_code=exc.status, headers=HEADERS)
 
 
 def gone() -> ApiError:
     return ApiError(410, "this approval link has expired")
 
 
-def answer(request: Request, view: dict, status: int = 200, notice: str | None = None) -> Response:
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+def answer(request: Request, view: Approval, notice: str | None = None) -> Response | Reply:
     if wants_html(request):
-        return HTMLResponse(approval_page(view, notice), status_code=status, headers=HEADERS)
-    return JSONResponse(view, status_code=status, headers=headers)
+        return HTMLResponse(approval_page(view, notice), headers=HEADERS)
+    return Reply(view, headers=NO_STORE)
 
 
-def html_errors(
-    handler: Callable[[Request], Awaitable[Response]],
-) -> Callable[[Request], Awaitable[Response]]:
-    """A browser gets errors as a page; everyone else gets the usual JSON."""
-
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ApiError as exc:
-            if not wants_html(request):
-                raise
-            return HTMLResponse(error_page(exc.detail), status_code=exc.status, headers=HEADERS)
-
-    return wrapped
+SHOWN = Answer(
+    200,
+    "JSON, or a page with Approve/Reject buttons for browsers.",
+    Approval,
+    media=("text/html",),
+)
+GONE = error(410, "Expired token.")
 
 
-async def show(request: Request) -> Response:
+@api.get(
+    "/approval",
+    summary="The release, the approver and the status; changes nothing",
+    auth=APPROVAL,
+    error_page=html_error,
+    answers=[SHOWN, GONE],
+)
+async def show_approval(request: Request, auth: dict) -> Response | Reply:
     state = request.app.state
-    approver = await approver_of(request)
     now = state.clock()
-    if approver["expires_at"] <= now:
+    if auth["expires_at"] <= now:
         raise gone()
-    release = await store.get_release(state.db, approver["release_id"])
+    release = await store.get_release(state.db, auth["release_id"])
     assert release is not None
     approvers = await store.approvers_of(state.db, release["id"])
     # The status as of now, shown but not stored: this GET writes nothing.
     shown = as_of(release, approvers, now, token_ttl(state.settings))
-    return answer(request, approval_json(shown, approvers, approver))
+    return answer(request, approval_json(shown, approvers, auth))
 
 
-async def read_decision(request: Request) -> tuple[str, str]:
-    """`decision` from a JSON body or a form (`approve` when the body is empty), and the
-    channel to record: `form` for the page's form, `link` for anything else."""
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiError(413, "the body is too large")
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if not body.strip():
-        raw: object = "approve"
-    elif content_type == "application/x-www-form-urlencoded":
-        form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-        raw = form.get("decision", ["approve"])[-1]
-    elif content_type in ("application/json", ""):
-        raw = (await json_object(request)).get("decision", "approve")
-    else:
-        raise ApiError(415, "send JSON or a form (application/x-www-form-urlencoded)")
-    if not isinstance(raw, str) or raw not in DECISIONS:
-        raise ValidationError({"decision": "must be approve or reject"})
-    return raw, "form" if content_type == "application/x-www-form-urlencoded" else "link"
-
-
-async def decide(request: Request) -> Response:
+@api.post(
+    "/approval",
+    summary="Record this approver's decision (idempotent)",
+    auth=APPROVAL,
+    body=Decision,
+    body_media=(JSON, FORM),
+    body_required=False,
+    max_body=MAX_BODY_BYTES,
+    error_page=html_error,
+    answers=[
+        Answer(
+            200,
+            "Recorded (or recorded before, the same way): JSON, or the page for browsers.",
+            Approval,
+            media=("text/html",),
+        ),
+        error(400, "A decision other than approve or reject, or a body that is not JSON."),
+        error(409, "The release is decided, or this approver decided otherwise."),
+        GONE,
+        error(413, f"Body over {MAX_BODY_BYTES} bytes."),
+        error(415, "Neither JSON nor a form."),
+    ],
+)
+async def decide(request: Request, auth: dict, body: Decision) -> Response | Reply:
     state = request.app.state
-    approver = await approver_of(request)
-    raw, channel = await read_decision(request)
-    decision = DECISIONS[raw]
+    form = request.headers.get("content-type", "").split(";")[0].strip().lower() == FORM
     done = await decisions.decide(
-        state.db, approver, decision, channel, state.clock(), token_ttl(state.settings)
+        state.db,
+        auth,
+        DECISIONS[body.decision],
+        "form" if form else "link",
+        state.clock(),
+        token_ttl(state.settings),
     )
     if done.verdict is Verdict.GONE:
         raise gone()
@@ -138,11 +173,5 @@ async def decide(request: Request) -> Response:
     view = approval_json(done.current.release, done.current.approvers, done.approver)
     response = answer(request, view, notice=f"Recorded: you {done.approver['decision']} it.")
     if done.verdict is Verdict.RECORD:
-        response.background = BackgroundTask(update_messages, state, approver["release_id"])
+        response.background = BackgroundTask(update_messages, state, auth["release_id"])
     return response
-
-
-routes = [
-    Route("/approval", html_errors(show), methods=["GET"]),
-    Route("/approval", html_errors(decide), methods=["POST"]),
-]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
 
+from bot.api.declare import JSON, Answer, Api, operations_of
 from bot.api.openapi import openapi_spec
 
 PAGE = Path(__file__).with_name("static") / "docs.html"
+api = Api("ops")
 
 
 @cache
@@ -20,24 +22,35 @@ def _page() -> str:
     return PAGE.read_text()
 
 
-async def docs_json(request: Request) -> JSONResponse:
-    return JSONResponse(openapi_spec(request.app.state.settings.public_url))
+def spec(request: Request) -> dict[str, Any]:
+    operations = tuple(operations_of(request.app.routes))
+    return openapi_spec(operations, request.app.state.settings.public_url)
 
 
-async def docs_yaml(request: Request) -> Response:
-    text = yaml.safe_dump(
-        openapi_spec(request.app.state.settings.public_url), sort_keys=False, allow_unicode=True
-    )
-    return Response(text, media_type="application/yaml")
-
-
+@api.get(
+    "/docs",
+    summary="This description as a page",
+    answers=[Answer(200, "HTML.", media=("text/html",))],
+)
 async def docs_page(request: Request) -> HTMLResponse:
     # Self-contained: no CDN, so it renders offline and behind strict firewalls.
     return HTMLResponse(_page())
 
 
-routes = [
-    Route("/docs", docs_page, methods=["GET"]),
-    Route("/docs.json", docs_json, methods=["GET"]),
-    Route("/docs.yaml", docs_yaml, methods=["GET"]),
-]
+@api.get(
+    "/docs.json",
+    summary="This description as JSON",
+    answers=[Answer(200, "OpenAPI 3.1.", media=(JSON,), schema={"type": "object"})],
+)
+async def docs_json(request: Request) -> JSONResponse:
+    return JSONResponse(spec(request))
+
+
+@api.get(
+    "/docs.yaml",
+    summary="This description as YAML",
+    answers=[Answer(200, "OpenAPI 3.1.", media=("application/yaml",), schema={"type": "object"})],
+)
+async def docs_yaml(request: Request) -> Response:
+    text = yaml.safe_dump(spec(request), sort_keys=False, allow_unicode=True)
+    return Response(text, media_type="application/yaml")

@@ -6,25 +6,37 @@ import logging
 
 import sqlalchemy as sa
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+
+from bot.api.declare import Answer, Api, Reply
+from bot.api.models import Readiness, Status
 
 log = logging.getLogger(__name__)
+api = Api("ops")
 
 
-async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+@api.get(
+    "/healthz",
+    summary="Liveness: 200 while the process runs",
+    answers=[Answer(200, "Running.", Status)],
+)
+async def healthz(request: Request) -> dict:
+    return {"status": "ok"}
 
 
-async def readyz(request: Request) -> JSONResponse:
+@api.get(
+    "/readyz",
+    summary="Readiness: 200 when the database answers",
+    answers=[
+        Answer(200, "The database answers.", Readiness),
+        Answer(503, "The database is down.", Readiness),
+    ],
+)
+async def readyz(request: Request) -> Reply:
     try:
         await request.app.state.db.fetch_val(sa.text("SELECT 1"))
     except Exception as exc:
         log.warning("database not ready", extra={"error": repr(exc)})
-        return JSONResponse(
-            {"status": "unavailable", "detail": "the database does not answer"}, status_code=503
+        return Reply(
+            {"status": "unavailable", "detail": "the database does not answer"}, status=503
         )
-    return JSONResponse({"status": "ok", "database": request.app.state.db.backend})
-
-
-routes = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
+    return Reply({"status": "ok", "database": request.app.state.db.backend})

@@ -6,10 +6,14 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from bot.api.params import MAX_ID, query_int
+from bot.api.declare import Header
+from bot.api.models import Paging
 
-DEFAULT_PER_PAGE = 100
-MAX_PER_PAGE = 1000
+# What a paged answer carries beside its array, declared once for every list.
+PAGED = {
+    "Link": Header("GitHub-style pages: first, prev, next, last."),
+    "X-Total-Count": Header("Items in all pages.", {"type": "integer", "minimum": 0}),
+}
 
 
 @dataclass(frozen=True)
@@ -22,12 +26,8 @@ class Page:
         return (self.number - 1) * self.size
 
 
-def page_of(request: Request) -> Page:
-    # Bounded so that the offset stays a 64-bit integer for the database.
-    number = query_int(request, "page", default=1, maximum=MAX_ID)
-    size = query_int(request, "per_page", default=DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE)
-    assert number is not None and size is not None
-    return Page(number, size)
+def page_of(query: Paging) -> Page:
+    return Page(query.page, query.per_page)
 
 
 def link_header(request: Request, page: Page, total: int) -> str:

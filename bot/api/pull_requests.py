@@ -3,44 +3,55 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
+from bot.api.declare import BAD_QUERY, NOT_FOUND, Answer, Api, IdPath, Reply
 from bot.api.errors import NotFound
-from bot.api.paging import page_of, paging_headers
-from bot.api.params import path_id, query_bool, query_choice, query_int
-from bot.api.resources import pull_request_json
+from bot.api.models import Details, PullRequest, PullRequestDetails, PullRequestFilter
+from bot.api.paging import PAGED, page_of, paging_headers
 from bot.store import pull_requests as store
 
+api = Api("pull requests")
 
-async def list_pull_requests(request: Request) -> JSONResponse:
-    page = page_of(request)
+
+@api.get(
+    "/v1/pull_requests",
+    summary="List pull requests",
+    query=PullRequestFilter,
+    answers=[Answer(200, "Pull requests, by id.", list[PullRequest], headers=PAGED), BAD_QUERY],
+)
+async def list_pull_requests(request: Request, query: PullRequestFilter) -> Reply:
+    page = page_of(query)
     total, rows = await store.list_pull_requests(
         request.app.state.db,
         page.offset,
         page.size,
-        state=query_choice(request, "state", store.STATES, "open"),
-        project_id=query_int(request, "project_id"),
-        user_id=query_int(request, "user_id"),
+        state=query.state,
+        project_id=query.project_id,
+        user_id=query.user_id,
     )
-    return JSONResponse(
-        [pull_request_json(r) for r in rows], headers=paging_headers(request, page, total)
-    )
+    return Reply(rows, headers=paging_headers(request, page, total))
 
 
-async def get_pull_request(request: Request) -> JSONResponse:
+@api.get(
+    "/v1/pull_requests/{id}",
+    summary="Get a pull request, with details on request",
+    query=Details,
+    answers=[
+        Answer(
+            200,
+            "The pull request; with `details=true`, the people on it.",
+            PullRequestDetails | PullRequest,
+        ),
+        BAD_QUERY,
+        NOT_FOUND,
+    ],
+)
+async def get_pull_request(request: Request, path: IdPath, query: Details) -> Reply:
     db = request.app.state.db
-    details = query_bool(request, "details")
-    row = await store.get_pull_request(db, path_id(request))
+    row = await store.get_pull_request(db, path.id)
     if row is None:
         raise NotFound("pull request")
-    body = pull_request_json(row)
-    if details:
-        body.update(await store.pull_request_people(db, row["id"]))
-    return JSONResponse(body)
-
-
-routes = [
-    Route("/v1/pull_requests", list_pull_requests, methods=["GET"]),
-    Route("/v1/pull_requests/{id}", get_pull_request, methods=["GET"]),
-]
+    if not query.details:
+        return Reply(row, shape=PullRequest)
+    people = await store.pull_request_people(db, row["id"])
+    return Reply({**row, **people}, shape=PullRequestDetails)

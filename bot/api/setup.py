@@ -9,29 +9,31 @@ the App's id, private key and webhook secret, which go to `.env`. Both routes an
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from cachetools import TTLCache
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
-from starlette.routing import Route
 
 from bot.api.auth import token_matches
+from bot.api.declare import Answer, Api, error
 from bot.api.errors import ApiError, NotFound
-from bot.api.params import invalid_query
-from bot.api.projects import OWNER_RE
+from bot.api.fields import GITHUB_OWNER, Matches, NonEmpty
+from bot.api.models import Query
 from bot.setup.envfile import add_missing
 from bot.setup.manifest import APP_YML, load_manifest, new_app_url
 from bot.setup.pages import INSTALLED, done_page, page, platform_values, setup_form
 
 log = logging.getLogger(__name__)
 
-CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+CODE = r"^[A-Za-z0-9_-]{1,200}$"
+HTML = "text/html"
+api = Api("install")
 # GitHub's manifest codes expire after an hour; a state lives as long.
 STATE_TTL_SECONDS = 3600
 
@@ -54,12 +56,29 @@ def _require_unconfigured(request: Request) -> SetupState:
     return setup
 
 
-async def show_setup(request: Request) -> HTMLResponse:
+class SetupQuery(Query):
+    org: Annotated[
+        str | None,
+        Matches(f"^({GITHUB_OWNER[1:-1]})?$", "is not a GitHub organisation name"),
+        Field(description="Create the App for this organisation (empty: for your account)."),
+    ] = None
+
+
+@api.get(
+    "/setup",
+    summary="Create the GitHub App from app.yml (only while none is configured)",
+    query=SetupQuery,
+    guard=_require_unconfigured,
+    answers=[
+        Answer(200, "A page that posts the manifest to GitHub.", media=(HTML,)),
+        error(400, "`org` is not a GitHub organisation name."),
+        error(404, "An App is configured already."),
+    ],
+)
+async def show_setup(request: Request, query: SetupQuery) -> HTMLResponse:
     setup = _require_unconfigured(request)
     settings = request.app.state.settings
-    org = request.query_params.get("org", "").strip() or None
-    if org is not None and not OWNER_RE.match(org):
-        raise invalid_query({"org": "is not a GitHub organisation name"})
+    org = query.org or None
     state = secrets.token_urlsafe(32)
     setup.states[state] = True
     manifest = load_manifest(setup.manifest_path, settings.public_url)
@@ -99,21 +118,33 @@ async def convert(api_url: str, code: str) -> dict[str, Any]:
     return app
 
 
-async def setup_callback(request: Request) -> HTMLResponse:
+class CallbackQuery(Query):
+    code: Annotated[
+        str, Matches(CODE, "is not a manifest code"), Field(description="GitHub's one-time code.")
+    ]
+    state: Annotated[str, NonEmpty("is required"), Field(description="The value /setup sent.")]
+
+
+@api.get(
+    "/setup/callback",
+    summary="GitHub's redirect after the App was created: store its credentials",
+    query=CallbackQuery,
+    guard=_require_unconfigured,
+    answers=[
+        Answer(200, "A page linking to the App's installation.", media=(HTML,)),
+        error(400, "A missing or malformed code or state, or one GitHub refused."),
+        error(403, "A state this service did not hand out (or handed out before)."),
+        error(404, "An App is configured already."),
+        error(502, "GitHub did not answer, or answered without the App."),
+    ],
+)
+async def setup_callback(request: Request, query: CallbackQuery) -> HTMLResponse:
     setup = _require_unconfigured(request)
-    code = request.query_params.get("code", "")
-    state = request.query_params.get("state", "")
-    if not code or not state:
-        raise invalid_query(
-            {k: "is required" for k, v in (("code", code), ("state", state)) if not v}
-        )
-    if not CODE_RE.match(code):
-        raise invalid_query({"code": "is not a manifest code"})
-    if not _take_state(setup, state):
+    if not _take_state(setup, query.state):
         raise ApiError(403, "the state does not match one this service handed out; start at /setup")
 
     settings = request.app.state.settings
-    app = await convert(settings.github_api_url, code)
+    app = await convert(settings.github_api_url, query.code)
     values = {
         "GITHUB_APP_ID": str(app["id"]),
         "GITHUB_PRIVATE_KEY": app["pem"],
@@ -136,13 +167,11 @@ async def setup_callback(request: Request) -> HTMLResponse:
     return page("Reviewer's GitHub App is ready", body + platform_values(values, save_error))
 
 
+@api.get(
+    "/setup/installed",
+    summary="Where GitHub sends you after installing the App (app.yml's setup_url)",
+    answers=[Answer(200, "A page saying what happens next.", media=(HTML,))],
+)
 async def installed(request: Request) -> HTMLResponse:
     """Where GitHub sends the user after installing the App (`setup_url` in app.yml)."""
     return page("Reviewer is installed", INSTALLED)
-
-
-routes = [
-    Route("/setup", show_setup, methods=["GET"]),
-    Route("/setup/callback", setup_callback, methods=["GET"]),
-    Route("/setup/installed", installed, methods=["GET"]),
-]

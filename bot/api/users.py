@@ -3,66 +3,81 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from bot.api.auth import require_token
-from bot.api.errors import NotFound, ValidationError
-from bot.api.paging import page_of, paging_headers
-from bot.api.params import json_object, path_id, query_bool, reject_unknown
-from bot.api.resources import pull_request_json, user_json
+from bot.api.declare import (
+    BAD_BODY,
+    BAD_QUERY,
+    BEARER,
+    NOT_FOUND,
+    TOO_LARGE,
+    Answer,
+    Api,
+    IdPath,
+    Reply,
+)
+from bot.api.errors import NotFound
+from bot.api.models import Details, Paging, User, UserDetails, UserPatch
+from bot.api.paging import PAGED, page_of, paging_headers
 from bot.store import users as store
 
+api = Api("users")
 
-async def list_users(request: Request) -> JSONResponse:
-    page = page_of(request)
+
+@api.get(
+    "/v1/users",
+    summary="List users",
+    query=Paging,
+    answers=[Answer(200, "Users, by id.", list[User], headers=PAGED), BAD_QUERY],
+)
+async def list_users(request: Request, query: Paging) -> Reply:
+    page = page_of(query)
     total, rows = await store.list_users(request.app.state.db, page.offset, page.size)
-    return JSONResponse([user_json(r) for r in rows], headers=paging_headers(request, page, total))
+    return Reply(rows, headers=paging_headers(request, page, total))
 
 
-async def get_user(request: Request) -> JSONResponse:
+@api.get(
+    "/v1/users/{id}",
+    summary="Get a user, with details on request",
+    query=Details,
+    answers=[
+        Answer(200, "The user; with `details=true`, the details lists.", UserDetails | User),
+        BAD_QUERY,
+        NOT_FOUND,
+    ],
+)
+async def get_user(request: Request, path: IdPath, query: Details) -> Reply:
     db = request.app.state.db
-    user_id = path_id(request)
-    details = query_bool(request, "details")
-    row = await store.get_user(db, user_id)
+    row = await store.get_user(db, path.id)
     if row is None:
         raise NotFound("user")
-    body = user_json(row)
-    if details:
-        approved = await store.approved_pull_requests(db, user_id)
-        commented = await store.commented_pull_requests(db, user_id)
-        idled = await store.idled_pull_requests(db, user_id)
-        body["approved_pull_requests"] = [pull_request_json(r) for r in approved]
-        body["commented_pull_requests"] = [pull_request_json(r) for r in commented]
-        body["idled_pull_requests"] = [pull_request_json(r) for r in idled]
-    return JSONResponse(body)
+    if not query.details:
+        return Reply(row, shape=User)
+    details = {
+        "approved_pull_requests": await store.approved_pull_requests(db, path.id),
+        "commented_pull_requests": await store.commented_pull_requests(db, path.id),
+        "idled_pull_requests": await store.idled_pull_requests(db, path.id),
+    }
+    return Reply({**row, **details}, shape=UserDetails)
 
 
-async def update_user(request: Request) -> Response:
-    require_token(request)
-    user_id = path_id(request)
-    body = await json_object(request)
-    reject_unknown(body, ("metadata",))
-    metadata = body.get("metadata")
-    if not isinstance(metadata, dict):
-        raise ValidationError({"metadata": "is required and must be an object"})
-    if not all(isinstance(key, str) and key for key in metadata):
-        raise ValidationError({"metadata": "keys must be non-empty strings"})
-    if not await store.update_metadata(request.app.state.db, user_id, metadata):
+@api.patch(
+    "/v1/users/{id}",
+    summary="Merge metadata into a user's",
+    body=UserPatch,
+    auth=BEARER,
+    answers=[Answer(204, "Done; no body."), BAD_BODY, NOT_FOUND, TOO_LARGE],
+)
+async def update_user(request: Request, path: IdPath, body: UserPatch) -> None:
+    if not await store.update_metadata(request.app.state.db, path.id, body.metadata):
         raise NotFound("user")
-    return Response(status_code=204)
 
 
-async def delete_user(request: Request) -> Response:
-    require_token(request)
-    if not await store.delete_user(request.app.state.db, path_id(request)):
+@api.delete(
+    "/v1/users/{id}",
+    summary="Delete a user",
+    auth=BEARER,
+    answers=[Answer(204, "Done; no body."), NOT_FOUND],
+)
+async def delete_user(request: Request, path: IdPath) -> None:
+    if not await store.delete_user(request.app.state.db, path.id):
         raise NotFound("user")
-    return Response(status_code=204)
-
-
-routes = [
-    Route("/v1/users", list_users, methods=["GET"]),
-    Route("/v1/users/{id}", get_user, methods=["GET"]),
-    Route("/v1/users/{id}", update_user, methods=["PATCH"]),
-    Route("/v1/users/{id}", delete_user, methods=["DELETE"]),
-]

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from bot.api.errors import ApiError, error_response
 from bot.github.handlers import router
-from bot.github.mapping import PayloadError
+from bot.github.parse import PayloadError
 from bot.logs import log_context
 from bot.store import deliveries
 

@@ -10,17 +10,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from gidgethub import BadRequest, RateLimitExceeded
+from gidgethub import BadRequest, RateLimitExceeded, RedirectionException
 
 from bot.github.auth import InstallationGone
 from bot.github.client import GitHub, RateLimitLow, ReviewerAPI
+from bot.jobs.moved import follow_move
 from bot.jobs.summary import Counts, Summary
 from bot.logs import log_context
+from bot.progress import Progress
 from bot.store import sync_state
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str], None]
 ProjectWork = Callable[[Any, dict, ReviewerAPI], Awaitable[Counts]]
 
 
@@ -54,6 +55,16 @@ async def api_for(state: Any, project: dict) -> ReviewerAPI | None:
     return github.installation_api(installation_id)
 
 
+async def work_on(state: Any, project: dict, api: ReviewerAPI, work: ProjectWork) -> Counts:
+    """`work` on the project, once more after following its repository's move (a 301)."""
+    try:
+        return await work(state, project, api)
+    except RedirectionException as exc:
+        if not await follow_move(state, project, api, exc):
+            raise
+    return await work(state, project, api)
+
+
 def full_name(project: dict) -> str:
     return f"{project['repo_owner']}/{project['repo_name']}"
 
@@ -69,14 +80,17 @@ async def run_cycle(
     github: GitHub = state.github
     summary = Summary(job=job)
     before = github.stats.copy()
-    say = progress or (lambda line: None)
+    say = progress.step if progress else (lambda line: None)
     if not github.configured:
         summary.stopped = (
             "GitHub is not configured: set GITHUB_APP_ID and a private key, or GITHUB_TOKEN"
         )
         log.warning(summary.stopped)
         return summary
-    for project in await sync_state.active_projects(state.db, only):
+    projects = await sync_state.active_projects(state.db, only)
+    if progress:
+        progress.begin(len(projects))
+    for project in projects:
         name = full_name(project)
         token = log_context.set({**(log_context.get() or {}), "project": name})
         requests_before = github.stats.requests
@@ -88,7 +102,7 @@ async def run_cycle(
                 say(f"{name}: skipped, the App is not installed on it")
                 continue
             api.check_rate_limit()
-            counts = await work(state, project, api)
+            counts = await work_on(state, project, api, work)
         except (RateLimitLow, RateLimitExceeded) as exc:
             summary.stopped = f"{exc} (at {name})"
             log.warning("rate limit low; the cycle stops early", extra={"error": str(exc)})
@@ -111,5 +125,7 @@ async def run_cycle(
             say(f"{name}: {counts.describe()} ({used} requests)")
         finally:
             log_context.reset(token)
+    if progress:
+        progress.end()
     summary.cost(github, before)
     return summary

@@ -1,8 +1,9 @@
 """PullRequestFetcher: every active project's open pull requests, as GitHub lists them.
 
 Per project: the open pull requests, most recently updated first, every page a
-conditional request (an unchanged page is a free 304); those newer than what is
-stored are written through the same functions as the webhooks. A pull request
+conditional request (an unchanged page is a free 304), each read into our shape
+(`bot.github.parse`); those newer than what is stored are written through the same
+functions as the webhooks. A pull request
 stored as open that GitHub no longer lists as open is fetched once and stored
 closed or merged.
 """
@@ -14,10 +15,12 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-from bot.github import mapping
+from bot.github import parse
 from bot.github.client import ReviewerAPI
-from bot.jobs.cycle import Progress, run_cycle
+from bot.github.shapes import PullRequest
+from bot.jobs.cycle import run_cycle
 from bot.jobs.summary import Counts, Summary
+from bot.progress import Progress
 from bot.store import github_state, sync_state
 
 log = logging.getLogger(__name__)
@@ -41,22 +44,21 @@ def open_pulls(api: ReviewerAPI, project: dict) -> AsyncIterator[dict]:
     )
 
 
-def is_newer(pr: dict, stored: dict | None) -> bool:
+def is_newer(pr: PullRequest, stored: dict | None) -> bool:
     """Whether GitHub's pull request is newer than the stored one (or not stored open)."""
-    if stored is None:
-        return True
-    return mapping.parse_time(pr["updated_at"]) > stored["updated_at"]
+    return stored is None or pr.updated_at > stored["updated_at"]
 
 
-async def adopt_repository(state: Any, project: dict, pr: dict) -> None:
-    """Learn a project's repository id (a project made through the API has none yet)."""
+async def adopt_repository(state: Any, project: dict, listed: dict) -> None:
+    """Learn a project's repository id from a listed pull request's `base.repo` (a
+    project made through the API has none yet)."""
     if project["github_id"] is not None:
         return
-    fields = mapping.project_row(pr["base"]["repo"])
-    project.update(await github_state.upsert_project(state.db, fields, state.clock()))
+    repository = parse.base_repository(listed)
+    project.update(await github_state.upsert_project(state.db, repository, state.clock()))
 
 
-async def store(state: Any, project: dict, pr: dict) -> bool:
+async def store(state: Any, project: dict, pr: PullRequest) -> bool:
     """Write one pull request with its author and review requests; True when applied."""
     async with state.db.transaction():
         stored = await github_state.store_pull_request(state.db, project["id"], pr, state.clock())
@@ -68,12 +70,13 @@ async def sync_project(state: Any, project: dict, api: ReviewerAPI) -> Counts:
     known = await sync_state.open_pull_requests(state.db, project["id"])
     listed: set[int] = set()
     async with aclosing(open_pulls(api, project)) as pulls:
-        async for pr in pulls:
-            listed.add(pr["id"])
-            stored = known.get(pr["id"])
+        async for obj in pulls:
+            pr = parse.pull_request(obj)
+            listed.add(pr.github_id)
+            stored = known.get(pr.github_id)
             if not is_newer(pr, stored):
                 continue
-            await adopt_repository(state, project, pr)
+            await adopt_repository(state, project, obj)
             if await store(state, project, pr):
                 if stored is None:
                     counts.added += 1
@@ -84,7 +87,7 @@ async def sync_project(state: Any, project: dict, api: ReviewerAPI) -> Counts:
             continue
         # Stored open, no longer listed open: closed or merged while a webhook was lost.
         api.check_rate_limit()
-        pr = await api.getitem(
+        obj = await api.getitem(
             "/repos/{owner}/{repo}/pulls/{number}",
             {
                 "owner": project["repo_owner"],
@@ -92,7 +95,8 @@ async def sync_project(state: Any, project: dict, api: ReviewerAPI) -> Counts:
                 "number": stored["number"],
             },
         )
-        if await store(state, project, pr) and pr["state"] != "open":
+        pr = parse.pull_request(obj)
+        if await store(state, project, pr) and pr.state != "open":
             counts.closed += 1
     return counts
 

@@ -15,11 +15,13 @@ from contextlib import aclosing
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.github import mapping
+from bot.github import parse
 from bot.github.client import ReviewerAPI
-from bot.jobs.cycle import Progress, run_cycle
+from bot.github.shapes import PullRequest, Review
+from bot.jobs.cycle import run_cycle
 from bot.jobs.pull_requests import adopt_repository, open_pulls
 from bot.jobs.summary import Counts, Summary
+from bot.progress import Progress
 from bot.store import github_state, sync_state
 
 NAME = "ReviewFetcher"
@@ -27,46 +29,37 @@ MARGIN = timedelta(minutes=5)
 REVIEWS = "/repos/{owner}/{repo}/pulls/{number}/reviews{?per_page}"
 
 
-def changed_since(pr: dict, since: datetime | None) -> bool:
-    return since is None or mapping.parse_time(pr["updated_at"]) >= since
+def changed_since(pr: PullRequest, since: datetime | None) -> bool:
+    return since is None or pr.updated_at >= since
 
 
-async def fetch_reviews(api: ReviewerAPI, project: dict, number: int) -> list[dict]:
-    """A pull request's submitted reviews (a pending one is its author's draft)."""
+async def fetch_reviews(api: ReviewerAPI, project: dict, number: int) -> list[Review]:
+    """A pull request's submitted reviews (a pending one is its author's draft), leaving
+    out those of deleted accounts."""
     url_vars = {
         "owner": project["repo_owner"],
         "repo": project["repo_name"],
         "number": number,
         "per_page": api.github.per_page,
     }
-    return [
-        review
-        async for review in api.getiter(REVIEWS, url_vars)
-        if str(review.get("state", "")).upper() != "PENDING" and review.get("user")
-    ]
+    reviews = [parse.review(obj) async for obj in api.getiter(REVIEWS, url_vars)]
+    return [r for r in reviews if r.state != "PENDING" and r.author is not None]
 
 
-async def store(state: Any, project: dict, pr: dict, reviews: list[dict]) -> int:
+async def store(state: Any, project: dict, pr: PullRequest, reviews: list[Review]) -> int:
     """Store a pull request, its review requests and its reviews, all or nothing.
 
     Returns how many reviews are new or changed.
     """
     db, now = state.db, state.clock()
-    rows = [(mapping.review_author(r), mapping.review_row(r)) for r in reviews]
-    authors = [author for author, _ in rows if author is not None]
     async with db.transaction():
         # Every user in one statement with the pull request's (see store_pull_request).
-        stored = await github_state.store_pull_request(db, project["id"], pr, now, people=authors)
+        stored = await github_state.store_pull_request(db, project["id"], pr, now, reviews=reviews)
         before = await sync_state.review_states(db, stored.id)
-        written = await github_state.upsert_reviews(
-            db,
-            stored.id,
-            [(stored.user_ids[a["github_id"]], row) for a, row in rows if a is not None],
-        )
+        written = await github_state.upsert_reviews(db, stored.id, reviews, stored.user_ids)
     return sum(
-        row["github_id"] in written
-        and before.get(row["github_id"]) != (row["state"], row["submitted_at"])
-        for _, row in rows
+        r.github_id in written and before.get(r.github_id) != (r.state, r.submitted_at)
+        for r in reviews
     )
 
 
@@ -75,12 +68,13 @@ async def sync_project(state: Any, project: dict, api: ReviewerAPI) -> Counts:
     started = state.clock()
     since = project["synced_at"] - MARGIN if project["synced_at"] else None
     async with aclosing(open_pulls(api, project)) as pulls:
-        async for pr in pulls:
+        async for obj in pulls:
+            pr = parse.pull_request(obj)
             if not changed_since(pr, since):
                 break  # most recently updated first: the rest is as the last pass left it
             api.check_rate_limit()
-            reviews = await fetch_reviews(api, project, pr["number"])
-            await adopt_repository(state, project, pr)
+            reviews = await fetch_reviews(api, project, pr.number)
+            await adopt_repository(state, project, obj)
             counts.reviews += await store(state, project, pr, reviews)
             counts.checked += 1
     await sync_state.mark_synced(state.db, project["id"], started)

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.api.params import has_control_characters
+from bot.api.fields import has_control_characters
 
 log = logging.getLogger(__name__)
 

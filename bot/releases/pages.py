@@ -7,6 +7,7 @@ from html import escape
 from typing import Any
 
 from bot.releases.policy import PENDING
+from bot.store.clock import iso
 
 # The page is framed by nobody, sends no Referer (the URL holds the token), is never
 # cached, and loads nothing but its own inline style.
@@ -42,7 +43,7 @@ def approval_page(view: Mapping[str, Any], notice: str | None = None) -> str:
         ("Approved by", ", ".join(release["approved_by"]) or "nobody yet"),
         ("You", approver["name"] or approver["email"] or ""),
         ("Your decision", approver["decision"] or "none yet"),
-        ("Your link expires", approver["expires_at"] or ""),
+        ("Your link expires", iso(approver["expires_at"]) or ""),
     ]
     table = "".join(
         f"<tr><th>{escape(label)}</th><td>{escape(str(value))}</td></tr>" for label, value in rows

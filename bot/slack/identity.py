@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.api.params import has_control_characters
+from bot.api.fields import has_control_characters
 
 # The width of the columns that keep a Slack id or a message's target.
 MAX_SLACK_ID = 64

@@ -4,7 +4,7 @@ reviews and review requests.
 Every function works inside the caller's transaction and runs one or two statements.
 Upserts are single `INSERT ... ON CONFLICT` statements whose `WHERE` keeps newer stored
 state: GitHub does not order its deliveries, and the poller may race a webhook.
-The rows come from `bot.github.mapping`.
+They take our shapes (`bot.github.shapes`), read from GitHub's JSON before they come here.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from bot.github import mapping
+from bot.github.shapes import GitHubUser, PullRequest, Repository, Review, Team
 from bot.store.database import Database
 from bot.store.tables import projects, pull_requests, review_requests, reviews, users
 from bot.store.upsert import insert_for
@@ -23,11 +23,9 @@ from bot.store.upsert import insert_for
 # Users ---------------------------------------------------------------------------------
 
 
-async def upsert_users(
-    db: Database, rows: Iterable[Mapping[str, Any]], now: datetime
-) -> dict[int, int]:
+async def upsert_users(db: Database, people: Iterable[GitHubUser], now: datetime) -> dict[int, int]:
     """Insert or rename users by GitHub id, in one statement; returns github_id -> users.id."""
-    by_github_id = {row["github_id"]: row["username"] for row in rows}
+    by_github_id = {person.github_id: person.login for person in people}
     if not by_github_id:
         return {}
     stmt = insert_for(db, users).values(
@@ -47,34 +45,34 @@ async def upsert_users(
 
 async def upsert_project(
     db: Database,
-    fields: Mapping[str, Any],
+    repository: Repository,
     now: datetime,
     *,
     installation_id: int | None = None,
     active: bool | None = None,
 ) -> dict[str, Any]:
-    """The project of a repository (`mapping.project_row`), created or brought up to date.
+    """The project of a repository, created or brought up to date.
 
     An existing project is matched by GitHub id, else by owner/name ignoring case (one
     added through the API has no GitHub id yet), so a repository is never a project twice.
     A given `installation_id` is recorded and marks the project installed; `active` None
-    leaves the project's flag as it is (new projects start active). A project's `name`,
-    chosen by whoever created it, is kept.
+    leaves the project's flag as it is (new projects start active). A new project is
+    named `owner/name`; a project's `name`, chosen by whoever created it, is kept.
     """
     same_repository = projects.select().where(
         sa.or_(
-            projects.c.github_id == fields["github_id"],
+            projects.c.github_id == repository.github_id,
             sa.and_(
-                sa.func.lower(projects.c.repo_owner) == fields["repo_owner"].lower(),
-                sa.func.lower(projects.c.repo_name) == fields["repo_name"].lower(),
+                sa.func.lower(projects.c.repo_owner) == repository.owner.lower(),
+                sa.func.lower(projects.c.repo_name) == repository.name.lower(),
             ),
         )
     )
     matches = await db.fetch_all(same_repository)
     values: dict[str, Any] = {
-        "repo_owner": fields["repo_owner"],
-        "repo_name": fields["repo_name"],
-        "github_id": fields["github_id"],
+        "repo_owner": repository.owner,
+        "repo_name": repository.name,
+        "github_id": repository.github_id,
     }
     if installation_id is not None:
         values.update(installation_id=installation_id, installed=True)
@@ -83,7 +81,7 @@ async def upsert_project(
     if not matches:
         created = await db.fetch_one(
             insert_for(db, projects)
-            .values(**{"active": True, **values}, name=fields["name"], created_at=now)
+            .values(**{"active": True, **values}, name=repository.full_name, created_at=now)
             .on_conflict_do_nothing()
             .returning(*projects.c)
         )
@@ -91,7 +89,7 @@ async def upsert_project(
             return created
         # A concurrent delivery created it first (and has committed): use theirs.
         matches = await db.fetch_all(same_repository)
-    project = next((p for p in matches if p["github_id"] == fields["github_id"]), matches[0])
+    project = next((p for p in matches if p["github_id"] == repository.github_id), matches[0])
     changed = {k: v for k, v in values.items() if project[k] != v}
     if changed:
         await db.execute(projects.update().where(projects.c.id == project["id"]).values(**changed))
@@ -140,14 +138,33 @@ async def _upsert_by_github_id(
     return stored, False
 
 
+def _pull_request_columns(pr: PullRequest) -> dict[str, Any]:
+    """The columns of `pull_requests` a pull request sets (no project or author ids)."""
+    return {
+        "github_id": pr.github_id,
+        "number": pr.number,
+        "title": pr.title,
+        "url": pr.url,
+        "state": pr.state,
+        "draft": pr.draft,
+        "merged": pr.merged,
+        "labels": list(pr.labels),
+        "created_at": pr.created_at,
+        "updated_at": pr.updated_at,
+        "closed_at": pr.closed_at,
+        "merged_at": pr.merged_at,
+    }
+
+
 async def upsert_pull_request(
-    db: Database, project_id: int, author_id: int | None, row: Mapping[str, Any]
+    db: Database, project_id: int, author_id: int | None, pr: PullRequest
 ) -> tuple[int, bool]:
-    """Insert or update a pull request (`mapping.pull_request_row`) unless ours is newer.
+    """Insert or update a pull request (not its review requests) unless ours is newer.
 
     Returns (pull_requests.id, applied); applied is False when the stored `updated_at`
-    is later than the row's, and then nothing was written. Equal times apply.
+    is later than `pr`'s, and then nothing was written. Equal times apply.
     """
+    row = _pull_request_columns(pr)
     stmt = insert_for(db, pull_requests).values(project_id=project_id, user_id=author_id, **row)
     updated = {name: stmt.excluded[name] for name in row if name != "github_id"}
     updated["project_id"] = stmt.excluded.project_id
@@ -158,7 +175,7 @@ async def upsert_pull_request(
         set_=updated,
         where=pull_requests.c.updated_at <= stmt.excluded.updated_at,
     )
-    return await _upsert_by_github_id(db, stmt, pull_requests, row["github_id"])
+    return await _upsert_by_github_id(db, stmt, pull_requests, pr.github_id)
 
 
 def _newer_review(stored: Any, incoming: Any) -> sa.ColumnElement[bool]:
@@ -184,20 +201,29 @@ def _newer_review(stored: Any, incoming: Any) -> sa.ColumnElement[bool]:
 
 
 async def upsert_reviews(
-    db: Database, pr_id: int, rows: Iterable[tuple[int, Mapping[str, Any]]]
+    db: Database, pr_id: int, submitted: Iterable[Review], user_ids: Mapping[int, int]
 ) -> set[int]:
-    """Insert or update a pull request's reviews, `(users.id, mapping.review_row)` each, in
-    one statement, each unless its stored state is newer.
+    """Insert or update a pull request's reviews in one statement, each unless its stored
+    state is newer; `user_ids` maps their authors' GitHub ids to users.id (a review
+    without an author is left out).
 
     Returns the GitHub ids of the reviews written.
     """
-    by_github_id = {row["github_id"]: (user_id, row) for user_id, row in rows}
+    by_github_id = {
+        r.github_id: (user_ids[r.author.github_id], r) for r in submitted if r.author is not None
+    }
     if not by_github_id:
         return set()
     stmt = insert_for(db, reviews).values(
         [
-            {"pull_request_id": pr_id, "user_id": user_id, **row}
-            for _, (user_id, row) in sorted(by_github_id.items())
+            {
+                "github_id": github_id,
+                "pull_request_id": pr_id,
+                "user_id": user_id,
+                "state": r.state,
+                "submitted_at": r.submitted_at,
+            }
+            for github_id, (user_id, r) in sorted(by_github_id.items())
         ]
     )
     stmt = stmt.on_conflict_do_update(
@@ -217,73 +243,6 @@ def _request_target(user_id: int | None, team_slug: str | None) -> tuple[str, An
     return ("user_id", user_id) if user_id is not None else ("team_slug", team_slug)
 
 
-async def _update_open_request(
-    db: Database,
-    pr_id: int,
-    user_id: int | None,
-    team_slug: str | None,
-    condition: sa.ColumnElement[bool],
-    **values: Any,
-) -> None:
-    """Set `values` on the open request of that user or team, if `condition` holds."""
-    column, value = _request_target(user_id, team_slug)
-    await db.execute(
-        review_requests.update()
-        .where(
-            review_requests.c.pull_request_id == pr_id,
-            review_requests.c[column] == value,
-            review_requests.c.removed_at.is_(None),
-            condition,
-        )
-        .values(**values)
-    )
-
-
-async def add_review_request(
-    db: Database,
-    pr_id: int,
-    now: datetime,
-    *,
-    user_id: int | None = None,
-    team_slug: str | None = None,
-) -> None:
-    """Record that a review was requested at `now` from a user or a team.
-
-    A request already open moves to `now` (a re-request); a removed one is revived
-    unless its removal is later than `now`.
-    """
-    column, value = _request_target(user_id, team_slug)
-    stmt = insert_for(db, review_requests).values(
-        pull_request_id=pr_id, requested_at=now, removed_at=None, **{column: value}
-    )
-    stored = review_requests.c
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[stored.pull_request_id, stored[column]],
-        set_={"requested_at": stmt.excluded.requested_at, "removed_at": None},
-        where=sa.or_(
-            sa.and_(stored.removed_at.is_(None), stored.requested_at < stmt.excluded.requested_at),
-            sa.and_(
-                stored.removed_at.is_not(None), stored.removed_at <= stmt.excluded.requested_at
-            ),
-        ),
-    )
-    await db.execute(stmt)
-
-
-async def remove_review_request(
-    db: Database,
-    pr_id: int,
-    now: datetime,
-    *,
-    user_id: int | None = None,
-    team_slug: str | None = None,
-) -> None:
-    """Withdraw an open review request at `now`, unless it was made later than `now`."""
-    await _update_open_request(
-        db, pr_id, user_id, team_slug, review_requests.c.requested_at <= now, removed_at=now
-    )
-
-
 async def bump_review_request(
     db: Database,
     pr_id: int,
@@ -291,27 +250,39 @@ async def bump_review_request(
     *,
     user_id: int | None = None,
     team_slug: str | None = None,
-) -> None:
-    """Move an open request's time forward to `at`; nothing else.
+) -> bool:
+    """Move an open request's time forward to `at`; nothing else. True when it moved.
 
     For a request event older than the stored pull request: its snapshot is stale,
     but the request at `at` happened, and a still-open request has waited since then
     at the latest (a review between an earlier request and `at` does not end it).
     """
-    await _update_open_request(
-        db, pr_id, user_id, team_slug, review_requests.c.requested_at < at, requested_at=at
+    column, value = _request_target(user_id, team_slug)
+    stored = review_requests.c
+    moved = await db.fetch_all(
+        review_requests.update()
+        .where(
+            stored.pull_request_id == pr_id,
+            stored[column] == value,
+            stored.removed_at.is_(None),
+            stored.requested_at < at,
+        )
+        .values(requested_at=at)
+        .returning(stored.id)
     )
+    return bool(moved)
 
 
 async def replace_review_requests(
     db: Database, pr_id: int, user_ids: Iterable[int], team_slugs: Iterable[str], now: datetime
-) -> None:
+) -> set[int]:
     """Make the open review requests of a pull request exactly these users and teams.
 
     Requests still wanted keep their time; new or revived ones get `now`; the others are
     withdrawn at `now`. A request withdrawn earlier has its `removed_at` moved up to `now`
     too: it is the latest time it is known not to be wanted, so an older request event
-    arriving late cannot revive it. At most three statements.
+    arriving late cannot revive it. At most three statements. Returns the users whose
+    request is new or revived.
     """
     wanted_users = sorted(set(user_ids))
     wanted_teams = sorted(set(team_slugs))
@@ -328,6 +299,7 @@ async def replace_review_requests(
         )
         .values(removed_at=now)
     )
+    opened: set[int] = set()
     for column, wanted in (("user_id", wanted_users), ("team_slug", wanted_teams)):
         if not wanted:
             continue
@@ -342,7 +314,10 @@ async def replace_review_requests(
             set_={"requested_at": stmt.excluded.requested_at, "removed_at": None},
             where=stored.removed_at.is_not(None),
         )
-        await db.execute(stmt)
+        # Only the rows inserted or revived come back.
+        rows = await db.fetch_all(stmt.returning(stored.user_id))
+        opened.update(r["user_id"] for r in rows if r["user_id"] is not None)
+    return opened
 
 
 # A pull request as GitHub shows it ------------------------------------------------------
@@ -352,68 +327,75 @@ class StoredPullRequest(NamedTuple):
     id: int
     # False when the stored pull request is newer: then it was left as it was.
     applied: bool
-    # github_id -> users.id of everyone the pull request and `people` name.
+    # github_id -> users.id of everyone the pull request and its `reviews` name.
     user_ids: dict[int, int]
+    # users.id of those whose review this call requested: a request new, revived, or
+    # made again while open (its time moved). What a real-time notification follows.
+    new_requests: frozenset[int] = frozenset()
 
 
 async def store_pull_request(
     db: Database,
     project_id: int,
-    pr: Mapping[str, Any],
+    pr: PullRequest,
     now: datetime,
     *,
-    requested: Mapping[str, Any] | None = None,
-    withdrawn: Mapping[str, Any] | None = None,
-    people: Iterable[Mapping[str, Any]] = (),
+    requested: GitHubUser | Team | None = None,
+    withdrawn: GitHubUser | Team | None = None,
+    reviews: Iterable[Review] = (),
 ) -> StoredPullRequest:
-    """Store a `pull_request` object: its author, itself and its open review requests.
+    """Store a pull request: its author, itself and its open review requests.
 
-    The requests follow the object's `requested_reviewers`/`requested_teams`, as of its
-    `updated_at`, and only when the object is not older than what is stored. `requested`
-    and `withdrawn` are a `review_requested`/`review_request_removed` event's user or
-    team, applied on top (GitHub's snapshot may lag the event). A request event older
-    than the stored pull request still moves that request's time forward (see
-    `bump_review_request`); an older removal is dropped. `people` are other user rows of
-    the delivery (a review's author): all users are upserted in one statement, in one
-    order, so concurrent deliveries cannot deadlock on them: a caller takes their ids
-    from the result and never upserts users again in the transaction.
+    The requests follow its `requested_reviewers`/`requested_teams`, as of its
+    `updated_at`, and only when it is not older than what is stored. `requested` and
+    `withdrawn` are a `review_requested`/`review_request_removed` event's user or team,
+    applied on top (GitHub's snapshot may lag the event). A request event older than
+    the stored pull request still moves that request's time forward (see
+    `bump_review_request`); an older removal is dropped.
+
+    `reviews` are those the caller stores next (`upsert_reviews`): their authors are
+    upserted here with everyone else, in one statement and one order, so concurrent
+    deliveries cannot deadlock on users; a caller takes their ids from the result and
+    never upserts users again in the transaction.
     """
-    row = mapping.pull_request_row(pr)
-    author = mapping.pull_request_author(pr)
-    reviewers = mapping.requested_reviewers(pr)
-    teams = set(mapping.requested_teams(pr))
-    extra = [
-        mapping.user_row(obj)
-        for obj in (requested, withdrawn)
-        if obj is not None and "slug" not in obj
-    ]
-    everyone = [*([author] if author else []), *reviewers, *extra, *people]
+    named = [r for r in (requested, withdrawn) if isinstance(r, GitHubUser)]
+    reviewers = [r.author for r in reviews if r.author is not None]
+    everyone = [*([pr.author] if pr.author else []), *pr.requested_reviewers, *named, *reviewers]
     ids = await upsert_users(db, everyone, now)
-    pr_id, applied = await upsert_pull_request(
-        db, project_id, ids[author["github_id"]] if author else None, row
-    )
+    author_id = ids[pr.author.github_id] if pr.author else None
+    pr_id, applied = await upsert_pull_request(db, project_id, author_id, pr)
+    at = pr.updated_at
     if not applied:
-        if requested is not None:
-            await bump_review_request(db, pr_id, row["updated_at"], **_target(requested, ids))
-        return StoredPullRequest(pr_id, False, ids)
-    wanted = {ids[r["github_id"]] for r in reviewers}
-    for obj, add in ((requested, True), (withdrawn, False)):
-        if obj is None:
+        if requested is None:
+            return StoredPullRequest(pr_id, False, ids)
+        moved = await bump_review_request(db, pr_id, at, **_target(requested, ids))
+        return StoredPullRequest(pr_id, False, ids, _requested_user(requested, ids, moved))
+    wanted = {ids[r.github_id] for r in pr.requested_reviewers}
+    teams = set(pr.requested_teams)
+    for reviewer, add in ((requested, True), (withdrawn, False)):
+        if reviewer is None:
             continue
-        target = _target(obj, ids)
-        group: set[Any] = teams if "team_slug" in target else wanted
-        value = target.get("team_slug", target.get("user_id"))
+        group: set[Any] = teams if isinstance(reviewer, Team) else wanted
+        value = reviewer.slug if isinstance(reviewer, Team) else ids[reviewer.github_id]
         (group.add if add else group.discard)(value)
-    at = row["updated_at"]
-    await replace_review_requests(db, pr_id, wanted, teams, at)
+    opened = await replace_review_requests(db, pr_id, wanted, teams, at)
     if requested is not None:
         # A re-request while the old request is still open starts the wait anew.
-        await bump_review_request(db, pr_id, at, **_target(requested, ids))
-    return StoredPullRequest(pr_id, True, ids)
+        moved = await bump_review_request(db, pr_id, at, **_target(requested, ids))
+        opened |= _requested_user(requested, ids, moved)
+    return StoredPullRequest(pr_id, True, ids, frozenset(opened))
 
 
-def _target(obj: Mapping[str, Any], user_ids: Mapping[int, int]) -> dict[str, Any]:
-    """A requested user or team object as `user_id=` or `team_slug=` of a request."""
-    if "slug" in obj:
-        return {"team_slug": mapping.team_slug(obj)}
-    return {"user_id": user_ids[mapping.user_row(obj)["github_id"]]}
+def _requested_user(
+    reviewer: GitHubUser | Team, user_ids: Mapping[int, int], moved: bool
+) -> frozenset[int]:
+    if not moved or isinstance(reviewer, Team):
+        return frozenset()
+    return frozenset({user_ids[reviewer.github_id]})
+
+
+def _target(reviewer: GitHubUser | Team, user_ids: Mapping[int, int]) -> dict[str, Any]:
+    """A requested user or team as `user_id=` or `team_slug=` of a request."""
+    if isinstance(reviewer, Team):
+        return {"team_slug": reviewer.slug}
+    return {"user_id": user_ids[reviewer.github_id]}

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from gidgethub.routing import Router
 
-from bot.github.handlers import installation, pull_request, review
+from bot.github.handlers import installation, pull_request, repository, review
 
-router = Router(installation.router, pull_request.router, review.router)
+router = Router(installation.router, pull_request.router, repository.router, review.router)

@@ -8,7 +8,7 @@ from datetime import datetime
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
-from bot.github import mapping
+from bot.github import parse
 from bot.github.handlers.common import project_of
 from bot.store import github_state
 from bot.store.database import Database
@@ -32,24 +32,22 @@ CHANGES = (
 
 
 async def pull_request_changed(event: Event, db: Database, now: datetime) -> None:
-    project = await project_of(db, event.data, now)
-    pr = mapping.part(event.data, "pull_request")
-    await github_state.store_pull_request(db, project["id"], pr, now)
+    delivery = parse.pull_request_delivery(event.data)
+    project = await project_of(db, delivery, now)
+    await github_state.store_pull_request(db, project["id"], delivery.pull_request, now)
 
 
 async def review_request_changed(event: Event, db: Database, now: datetime) -> None:
     """`review_requested`/`review_request_removed`: a user or a team, named by the event."""
-    data = event.data
-    project = await project_of(db, data, now)
-    target = data.get("requested_team") or mapping.part(data, "requested_reviewer")
-    added = data["action"] == "review_requested"
+    delivery = parse.review_request_delivery(event.data)
+    project = await project_of(db, delivery, now)
     await github_state.store_pull_request(
         db,
         project["id"],
-        mapping.part(data, "pull_request"),
+        delivery.pull_request,
         now,
-        requested=target if added else None,
-        withdrawn=None if added else target,
+        requested=delivery.reviewer if delivery.requested else None,
+        withdrawn=None if delivery.requested else delivery.reviewer,
     )
 
 

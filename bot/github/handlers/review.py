@@ -7,7 +7,7 @@ from datetime import datetime
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
-from bot.github import mapping
+from bot.github import parse
 from bot.github.handlers.common import project_of
 from bot.store import github_state
 from bot.store.database import Database
@@ -22,17 +22,13 @@ async def review_changed(event: Event, db: Database, now: datetime) -> None:
     and it is as new as the review). A submitted review ends its author's idleness
     because it is later than their request.
     """
-    data = event.data
-    review = mapping.part(data, "review")
-    row = mapping.review_row(review)
-    author = mapping.review_author(review)
-    if author is None:
-        raise mapping.PayloadError("review.user is missing")
-    project = await project_of(db, data, now)
+    delivery = parse.review_delivery(event.data)
+    review = delivery.review
+    project = await project_of(db, delivery, now)
     stored = await github_state.store_pull_request(
-        db, project["id"], mapping.part(data, "pull_request"), now, people=[author]
+        db, project["id"], delivery.pull_request, now, reviews=[review]
     )
-    await github_state.upsert_reviews(db, stored.id, [(stored.user_ids[author["github_id"]], row)])
+    await github_state.upsert_reviews(db, stored.id, [review], stored.user_ids)
 
 
 for _action in ("submitted", "edited", "dismissed"):

@@ -1,0 +1,161 @@
+"""The read API's shapes: what a request may carry and what an answer holds.
+
+Inputs are pydantic models (validated); answers are TypedDicts, which pydantic
+serialises straight from our rows (dicts), with no per-row object or validation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, NotRequired
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from typing_extensions import TypedDict
+
+from bot.api.fields import (
+    MAX_ID,
+    Flag,
+    GitHubOwner,
+    GitHubRepo,
+    NonEmpty,
+    Text,
+    WholeNumber,
+)
+
+DEFAULT_PER_PAGE = 100
+MAX_PER_PAGE = 1000
+
+
+class Body(BaseModel):
+    """A JSON body: JSON types as they are (no "7" for 7), and no field we do not know."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Query(BaseModel):
+    """A query string: values are text, read by each field's type; others are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- queries ----------------------------------------------------------------------------
+
+
+class Paging(Query):
+    # Bounded so that the offset stays a 64-bit integer for the database.
+    page: Annotated[int, WholeNumber(1, MAX_ID), Field(description="Page number, from 1.")] = 1
+    per_page: Annotated[int, WholeNumber(1, MAX_PER_PAGE), Field(description="Items per page.")] = (
+        DEFAULT_PER_PAGE
+    )
+
+
+class Details(Query):
+    details: Annotated[bool, Flag(), Field(description="Add the details lists.")] = False
+
+
+class PullRequestFilter(Paging):
+    state: Annotated[
+        Literal["open", "closed", "all"], Field(description="Which pull requests.")
+    ] = "open"
+    project_id: Annotated[int | None, WholeNumber(), Field(description="Only this project's.")] = (
+        None
+    )
+    user_id: Annotated[int | None, WholeNumber(), Field(description="Only this author's.")] = None
+
+
+# --- bodies -----------------------------------------------------------------------------
+
+
+class NewProject(Body):
+    name: Annotated[Text, Field(examples=["The Docker CLI"])]
+    repo_owner: Annotated[GitHubOwner, Field(examples=["docker"])]
+    repo_name: Annotated[GitHubRepo, Field(examples=["cli"])]
+
+
+MetadataKey = Annotated[str, NonEmpty("keys must be non-empty strings")]
+
+
+class UserPatch(Body):
+    metadata: Annotated[
+        dict[MetadataKey, Any],
+        Field(
+            description="Merged into the stored metadata; a key set to null is removed.",
+            examples=[{"slack_id": "UG12345"}],
+        ),
+    ]
+
+
+class NewRelease(Body):
+    """A release a pipeline asks about (Azure DevOps' names)."""
+
+    ReleaseName: Annotated[Text, Field(examples=["Desafio-CD"])]
+    ReleaseId: Annotated[Text, Field(examples=["386"])]
+    TeamProject: Annotated[Text, Field(examples=["Devx"])]
+
+
+# --- answers ----------------------------------------------------------------------------
+
+Time = Annotated[datetime, Field(description="ISO 8601, UTC, with a Z.")]
+
+
+class Project(TypedDict):
+    id: int
+    name: str
+    repo_owner: str
+    repo_name: str
+    github_id: int | None
+    installation_id: int | None
+    installed: Annotated[
+        bool | None,
+        Field(description="Whether the App is installed on the repository; null until known."),
+    ]
+    active: Annotated[bool, Field(description="False once no longer synced.")]
+    synced_at: Time | None
+
+
+class User(TypedDict):
+    id: int
+    username: str
+    github_id: int
+    metadata: Annotated[dict[str, Any], Field(examples=[{"slack_id": "UG12345"}])]
+
+
+class PullRequest(TypedDict):
+    id: int
+    user_id: int | None
+    project_id: int
+    title: str
+    url: Annotated[str, Field(json_schema_extra={"format": "uri"})]
+    number: int
+    github_id: int
+    created_at: Time
+    updated_at: Time
+    state: Literal["open", "closed"]
+    draft: bool
+    merged: bool
+    # Rows stored before labels were kept hold none.
+    labels: Annotated[list[str], PlainSerializer(lambda v: v or [], return_type=list[str])]
+    closed_at: Time | None
+
+
+class UserDetails(User):
+    approved_pull_requests: list[PullRequest]
+    commented_pull_requests: list[PullRequest]
+    idled_pull_requests: list[PullRequest]
+
+
+class PullRequestDetails(PullRequest):
+    author: Annotated[str | None, Field(description="The author's login.")]
+    approvers: list[str]
+    commenters: list[str]
+    idlers: list[str]
+
+
+class Status(TypedDict):
+    status: Literal["ok"]
+
+
+class Readiness(TypedDict):
+    status: Literal["ok", "unavailable"]
+    database: NotRequired[Annotated[str, Field(description="The backend: sqlite or postgresql.")]]
+    detail: NotRequired[Annotated[str, Field(description="Why it is not ready.")]]

@@ -1,0 +1,248 @@
+"""GitHub's JSON (webhook payloads and REST answers) read into our shapes (`bot.github.shapes`).
+
+Pure functions: no I/O. The webhook's nested `pull_request`, `review`, `user` and
+`repository` objects have the shapes of the REST API's answers (`GET /repos/{o}/{r}/pulls`,
+`GET .../pulls/{n}/reviews`), so the webhooks and the poller share these readers.
+A malformed object raises `PayloadError` naming what is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.github.shapes import (
+    GitHubUser,
+    InstallationDelivery,
+    PullRequest,
+    PullRequestDelivery,
+    RepositoriesDelivery,
+    Repository,
+    RepositoryDelivery,
+    Review,
+    ReviewDelivery,
+    ReviewRequestDelivery,
+    Team,
+)
+
+REVIEW_STATES = frozenset({"APPROVED", "COMMENTED", "CHANGES_REQUESTED", "DISMISSED", "PENDING"})
+
+
+class PayloadError(ValueError):
+    """A GitHub object lacks a field we need, or holds a value of the wrong type."""
+
+
+def _field(obj: Any, key: str, kind: type, what: str) -> Any:
+    # `type(...) is` first: decoded JSON is dicts, strs and ints, and the ABC check of
+    # `isinstance(obj, Mapping)` costs several times more (this runs ~20 times a delivery).
+    if type(obj) is not dict and not isinstance(obj, Mapping):
+        raise PayloadError(f"{what} is not an object")
+    value = obj.get(key)
+    if type(value) is kind or (kind is Mapping and type(value) is dict):
+        return value
+    # bool is an int in Python; an id or a number must not be a bool.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise PayloadError(f"{what}.{key} is missing or not a {kind.__name__}")
+    return value
+
+
+def part(payload: Any, key: str) -> Mapping[str, Any]:
+    """A nested object of a payload (`part(data, "pull_request")`), or PayloadError."""
+    return _field(payload, key, Mapping, "payload")
+
+
+def _list(obj: Mapping[str, Any], key: str, what: str) -> list[Any]:
+    """A list field; missing or null is empty."""
+    raw = obj.get(key) or []
+    if not isinstance(raw, list):
+        raise PayloadError(f"{what}.{key} is not a list")
+    return raw
+
+
+def parse_time(value: Any, what: str = "time") -> datetime | None:
+    """GitHub's ISO 8601 time (`2019-05-15T15:20:33Z`) as an aware UTC datetime; None stays None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PayloadError(f"{what} is not a string")
+    try:
+        parsed = datetime.fromisoformat(value)  # takes GitHub's "Z" since Python 3.11
+    except ValueError:
+        raise PayloadError(f"{what} is not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is UTC:
+        return parsed
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _required_time(obj: Mapping[str, Any], key: str, what: str) -> datetime:
+    value = parse_time(obj.get(key), f"{what}.{key}")
+    if value is None:
+        raise PayloadError(f"{what}.{key} is missing")
+    return value
+
+
+# Objects -------------------------------------------------------------------------------
+
+
+def user(obj: Any) -> GitHubUser:
+    """A GitHub user (`{"login", "id", ...}`)."""
+    return GitHubUser(_field(obj, "id", int, "user"), _field(obj, "login", str, "user"))
+
+
+def _optional_user(obj: Mapping[str, Any]) -> GitHubUser | None:
+    found = obj.get("user")
+    return None if found is None else user(found)
+
+
+def team(obj: Any) -> Team:
+    return Team(_field(obj, "slug", str, "team"))
+
+
+def labels(pr: Mapping[str, Any]) -> tuple[str, ...]:
+    """The names of a pull request's labels, sorted, so equal sets compare equal."""
+    return tuple(
+        sorted(_field(label, "name", str, "label") for label in _list(pr, "labels", "pull_request"))
+    )
+
+
+def pull_request(obj: Any) -> PullRequest:
+    """A `pull_request` object (a webhook's, or an item of `GET .../pulls`).
+
+    `merged` is missing from the REST list endpoint and from review payloads;
+    there a `merged_at` says it.
+    """
+    what = "pull_request"
+    github_id = _field(obj, "id", int, what)
+    state = _field(obj, "state", str, what).lower()
+    if state not in ("open", "closed"):
+        raise PayloadError(f"{what}.state is neither open nor closed: {state!r}")
+    merged_at = parse_time(obj.get("merged_at"), f"{what}.merged_at")
+    merged = obj.get("merged")
+    return PullRequest(
+        github_id=github_id,
+        number=_field(obj, "number", int, what),
+        title=_field(obj, "title", str, what),
+        url=_field(obj, "html_url", str, what),
+        state=state,
+        draft=bool(obj.get("draft") or False),
+        merged=merged if isinstance(merged, bool) else merged_at is not None,
+        labels=labels(obj),
+        created_at=_required_time(obj, "created_at", what),
+        updated_at=_required_time(obj, "updated_at", what),
+        closed_at=parse_time(obj.get("closed_at"), f"{what}.closed_at"),
+        merged_at=merged_at,
+        author=_optional_user(obj),
+        requested_reviewers=tuple(user(u) for u in _list(obj, "requested_reviewers", what)),
+        requested_teams=tuple(team(t).slug for t in _list(obj, "requested_teams", what)),
+    )
+
+
+def review(obj: Any) -> Review:
+    """A `review` object, its state in the REST API's letter case (webhooks send lower case)."""
+    state = _field(obj, "state", str, "review").upper()
+    if state not in REVIEW_STATES:
+        raise PayloadError(f"review.state is not a known review state: {state!r}")
+    return Review(
+        github_id=_field(obj, "id", int, "review"),
+        state=state,
+        submitted_at=parse_time(obj.get("submitted_at"), "review.submitted_at"),
+        author=_optional_user(obj),
+    )
+
+
+def repository(obj: Any) -> Repository:
+    """A repository; the installation events list them without an `owner` object, and
+    there the owner comes from `full_name`."""
+    what = "repository"
+    github_id = _field(obj, "id", int, what)
+    owner_obj = obj.get("owner")
+    if isinstance(owner_obj, dict | Mapping) and isinstance(owner_obj.get("login"), str):
+        return Repository(github_id, owner_obj["login"], _field(obj, "name", str, what))
+    full_name = _field(obj, "full_name", str, what)
+    owner, _, name = full_name.partition("/")
+    if not owner or not name:
+        raise PayloadError(f"{what}.full_name is not owner/name: {full_name!r}")
+    return Repository(github_id, owner, name)
+
+
+def base_repository(obj: Any) -> Repository:
+    """The repository a `pull_request` object merges into (`base.repo`)."""
+    return repository(_field(_field(obj, "base", Mapping, "pull_request"), "repo", Mapping, "base"))
+
+
+# Deliveries (webhook payloads) ---------------------------------------------------------
+
+
+def installation_id(payload: Mapping[str, Any]) -> int | None:
+    """The id of the App installation a delivery came through, if it names one."""
+    installation = payload.get("installation")
+    if installation is None:
+        return None
+    return _field(installation, "id", int, "installation")
+
+
+def required_installation_id(payload: Mapping[str, Any]) -> int:
+    """The installation of an `installation*` delivery, which always names one."""
+    found = installation_id(payload)
+    if found is None:
+        raise PayloadError("payload.installation is missing")
+    return found
+
+
+def repository_delivery(payload: Mapping[str, Any]) -> RepositoryDelivery:
+    return RepositoryDelivery(repository(part(payload, "repository")), installation_id(payload))
+
+
+def pull_request_delivery(payload: Mapping[str, Any]) -> PullRequestDelivery:
+    return PullRequestDelivery(
+        repository(part(payload, "repository")),
+        installation_id(payload),
+        pull_request(part(payload, "pull_request")),
+    )
+
+
+def review_request_delivery(payload: Mapping[str, Any]) -> ReviewRequestDelivery:
+    """`review_requested`/`review_request_removed`: the user or the team the event names."""
+    requested_team = payload.get("requested_team")
+    return ReviewRequestDelivery(
+        repository(part(payload, "repository")),
+        installation_id(payload),
+        pull_request(part(payload, "pull_request")),
+        reviewer=(
+            team(requested_team) if requested_team else user(part(payload, "requested_reviewer"))
+        ),
+        requested=payload.get("action") == "review_requested",
+    )
+
+
+def review_delivery(payload: Mapping[str, Any]) -> ReviewDelivery:
+    found = review(part(payload, "review"))
+    if found.author is None:
+        raise PayloadError("review.user is missing")
+    return ReviewDelivery(
+        repository(part(payload, "repository")),
+        installation_id(payload),
+        pull_request(part(payload, "pull_request")),
+        found,
+    )
+
+
+def _repositories(payload: Mapping[str, Any], key: str) -> tuple[Repository, ...]:
+    return tuple(repository(obj) for obj in _list(payload, key, "payload"))
+
+
+def installation_delivery(payload: Mapping[str, Any]) -> InstallationDelivery:
+    return InstallationDelivery(
+        required_installation_id(payload), _repositories(payload, "repositories")
+    )
+
+
+def repositories_delivery(payload: Mapping[str, Any]) -> RepositoriesDelivery:
+    return RepositoriesDelivery(
+        required_installation_id(payload),
+        _repositories(payload, "repositories_added"),
+        _repositories(payload, "repositories_removed"),
+    )
