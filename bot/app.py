@@ -144,7 +144,7 @@ def create_worker_app() -> Starlette:
     from bot.logs import configure_logging
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, log_format=settings.log_format or "json")
     return create_app(settings)
 
 
