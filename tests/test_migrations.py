@@ -16,8 +16,12 @@ from tests.conftest import BACKENDS, _pg_admin, _server_url
 from tests.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-REVISIONS = ["0001 initial schema", "0002 one project per repository, whatever the letter case"]
-HEAD = {"0002"}
+REVISIONS = [
+    "0001 initial schema",
+    "0002 one project per repository, whatever the letter case",
+    "0007 indexes for the read routes: open pull requests by id, a user's reviews by state",
+]
+HEAD = {"0007"}
 
 
 def run_cli(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess:
