@@ -214,12 +214,18 @@ def start_serving(tmp_path: Path, database_url: str, **settings: str) -> tuple[P
     return process, Output(process), port
 
 
-def server_processes(output: Output, count: int) -> set[int]:
-    """The pids of the first `count` "Started server process [pid]" lines."""
+def started_workers(output: Output, count: int) -> set[int]:
+    """The pids of `count` worker processes, once each says its app has started.
+
+    Read as the lines come: one worker may be up before the next says it started.
+    """
     pids: set[int] = set()
-    while len(pids) < count:
-        line = json.loads(output.wait_for("Started server process"))
-        pids.add(int(line["message"].rsplit("[", 1)[1].rstrip("]")))
+    ready = 0
+    while len(pids) < count or ready < count:
+        line = output.wait_for("")  # the next line, whatever it says
+        if "Started server process" in line:
+            pids.add(int(json.loads(line)["message"].rsplit("[", 1)[1].rstrip("]")))
+        ready += "Application startup complete" in line
     return pids
 
 
@@ -229,10 +235,9 @@ def test_web_concurrency_serves_from_that_many_processes_on_postgresql(
 ) -> None:
     process, output, port = start_serving(tmp_path, postgres_database, WEB_CONCURRENCY="2")
     try:
-        workers = server_processes(output, 2)
+        workers = started_workers(output, 2)
+        assert len(workers) == 2
         assert workers <= children_of(process.pid)
-        for _ in range(2):
-            output.wait_for("Application startup complete")
         for _ in range(4):  # a new connection each: either worker may take it
             answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=DEADLINE_SECONDS)
             assert answer.json() == {"status": "ok", "database": "postgresql"}
