@@ -12,13 +12,16 @@ from starlette.routing import BaseRoute
 
 from bot.api import (
     approval,
+    dashboard,
     docs,
     github_webhooks,
     health,
     projects,
     pull_requests,
+    queue,
     releases,
     setup,
+    stats,
     users,
 )
 from bot.api.declare import api_routes
@@ -98,12 +101,16 @@ ROUTES: list[BaseRoute] = [
         projects.api,
         users.api,
         pull_requests.api,
+        queue.api,
+        stats.api,
         releases.api,
         approval.api,
         slack_events.api,
         setup.api,
         github_webhooks.api,
+        dashboard.api,
     ),
+    dashboard.assets,
 ]
 
 MIDDLEWARE = [Middleware(RequestLogMiddleware)]

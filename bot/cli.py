@@ -117,14 +117,19 @@ def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
             return await remind_idlers(app.state, dry_run=args.dry_run)
 
     summary = asyncio.run(run())
+    if args.dry_run:
+        # Per person: their zone, their local time, and due now or why not.
+        for person in summary.people:
+            print(person.line())
     for outgoing in summary.messages:
         if args.dry_run:
             print(f"--- to {outgoing.target} ({', '.join(outgoing.logins)})")
             print(outgoing.message.text)
         elif outgoing.outcome == "failed":
             print(f"failed: {outgoing.target} ({', '.join(outgoing.logins)}): {outgoing.error}")
-    for login, why in summary.skipped_why.items():
-        print(f"skipped {login}: {why}")
+    if not args.dry_run:
+        for login, why in summary.skipped_why.items():
+            print(f"skipped {login}: {why}")
     verb, outcome = ("would send", "dry-run") if args.dry_run else ("sent", "sent")
     count = sum(1 for outgoing in summary.messages if outgoing.outcome == outcome)
     print(
@@ -192,6 +197,47 @@ async def sync(settings: Settings, project: str | None) -> int:
     return 1 if failed else 0
 
 
+def cmd_redeliver(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.jobs.redeliver import NO_APP
+
+    if not settings.github_app_configured:
+        print(f"reviewer: {NO_APP}", file=sys.stderr)
+        return 2
+    migrate_first(settings)
+    return asyncio.run(redeliver(settings, args.hours))
+
+
+async def redeliver(settings: Settings, hours: float) -> int:
+    """One RedeliveryBackstop pass, now, under the scheduler's lock; prints its summary."""
+    from bot.app import running_app
+    from bot.jobs.redeliver import NAME
+    from bot.jobs.redeliver import redeliver as backstop
+    from bot.jobs.scheduler import job_lock
+
+    async with running_app(settings) as app, job_lock(settings, NAME) as acquired:
+        if not acquired:
+            print(f"another process is running {NAME} now; skipped", flush=True)
+            return 1
+        summary = await backstop(app.state, hours)
+    print(summary.describe(), flush=True)
+    return 1 if summary.failed or summary.stopped else 0
+
+
+def hours(raw: str) -> float:
+    """--hours: a number of hours in GitHub's window of three days."""
+    from bot.jobs.redeliver import WINDOW_HOURS
+
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of hours, got {raw!r}") from None
+    if not 0 < value <= WINDOW_HOURS:
+        raise argparse.ArgumentTypeError(f"expected more than 0 and at most {WINDOW_HOURS:g}")
+    return value
+
+
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
@@ -243,6 +289,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="check the settings, the database, GitHub and Slack")
     check.set_defaults(func=cmd_check)
+
+    again = sub.add_parser(
+        "redeliver", help="ask GitHub again for the deliveries that never reached this service"
+    )
+    again.add_argument(
+        "--hours",
+        type=hours,
+        default=72.0,
+        help="look this far back (default 72, GitHub's window of three days)",
+    )
+    again.set_defaults(func=cmd_redeliver)
 
     replay = sub.add_parser("replay", help="post a saved webhook payload, signed, to a server")
     replay.add_argument("file", help="a JSON file holding the payload")

@@ -86,6 +86,7 @@ def configure_logging(level: str = "INFO", stream: Any = None, log_format: str =
         handler.setFormatter(JSONFormatter())
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Libraries that are chatty at INFO; their warnings still come through.
-    for name in ("alembic", "apscheduler", "databases", "httpx", "uvicorn.access"):
+    # Libraries that are chatty at INFO; their warnings still come through. The database
+    # drivers' debug lines carry statements' values (an Azure AuthToken, say).
+    for name in ("aiosqlite", "alembic", "apscheduler", "databases", "httpx", "uvicorn.access"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -265,7 +265,9 @@ class Settings(BaseSettings):
         validate_default=True,
     )
     approvers_url: str | None = setting(
-        None, "URL that returns the approvers of a release (`{TeamProject}` is filled in)"
+        None,
+        "URL that returns the approvers of a release (`{TeamProject}` and `{Environment}` are "
+        "filled in)",
     )
     pull_request_sync_minutes: Minutes = setting(90, "PullRequestFetcher period")
     review_sync_minutes: Minutes = setting(15, "ReviewFetcher period")
@@ -275,7 +277,9 @@ class Settings(BaseSettings):
         ge=0,
         le=MINUTES_IN_A_YEAR,
     )
-    reminder_cron: str = setting("30 15 * * *", "IdlersReminder schedule, crontab syntax")
+    reminder_cron: str = setting(
+        "30 15 * * *", "time of each person's daily reminder, crontab syntax, in their own zone"
+    )
     timezone: str = setting("UTC", "time zone of `REMINDER_CRON`, and of people without one")
     reminder_min_idle_hours: float = setting(
         0.0,

@@ -1,10 +1,15 @@
 """A stateful GitHub REST API behind respx, built from real payloads.
 
 It serves what the pollers read (open pull requests sorted by `updated`, one pull
-request, its reviews, a repository's installation, installation tokens) as GitHub
-does: pages with `Link` headers, ETags honoured with 304 (which cost no rate limit),
-`X-RateLimit-*` headers per credential, App JWTs verified with the App's public key,
-installation tokens that expire. Faults (5xx, 429, timeouts) can be queued.
+request, its reviews, a repository's installation, installation tokens) and what the
+redelivery backstop reads (the App's webhook deliveries, paged by `cursor`, and asks
+for again) as GitHub does: pages with `Link` headers, ETags honoured with 304 (which
+cost no rate limit), `X-RateLimit-*` headers per credential, App JWTs verified with
+the App's public key, installation tokens that expire. Faults (5xx, 429, timeouts) can
+be queued.
+`deliver()` sends a signed webhook through a test's `send` and records the attempt as
+GitHub's deliveries list shows it; `flush_redeliveries()` sends the ones asked for again.
+`asgi_app()` serves the same fake over real HTTP (for a `reviewer` subprocess).
 Also used by `python -m tests.bench`.
 """
 
@@ -15,6 +20,7 @@ import hashlib
 import itertools
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,7 +31,13 @@ import httpx
 import jwt
 import respx
 
-from tests.webhook_client import payload
+from tests.webhook_client import encode, payload
+
+# GitHub keeps (and redelivers) an App's deliveries for three days.
+DELIVERY_WINDOW = timedelta(days=3)
+# What a test's `send` does with one delivery: (event, body, guid) -> the HTTP status, 0
+# when no answer came (refused connection, timeout).
+Send = Callable[[str, bytes, str], int]
 
 BASE_URL = "https://github.test/api/v3"
 APP_ID = "4242"
@@ -47,6 +59,13 @@ LIST_ONLY_OMITS = (
 
 def stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_text(status_code: int) -> str:
+    """The `status` GitHub's deliveries list shows beside `status_code`."""
+    if 200 <= status_code < 300:
+        return "OK"
+    return f"Invalid HTTP Response: {status_code}" if status_code else "timed out"
 
 
 class Clock:
@@ -75,6 +94,17 @@ class Call:
     @property
     def scheme(self) -> str:
         return self.auth.split(" ")[0].lower()
+
+
+@dataclass
+class DeploymentReview:
+    """A POST to a run's deployment_protection_rule endpoint, as received."""
+
+    repo: str
+    run_id: int
+    body: dict[str, Any]
+    auth: str
+    status: int
 
 
 @dataclass
@@ -108,6 +138,9 @@ class Repo:
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    def __repr__(self) -> str:  # how a shrunk Hypothesis example names it
+        return f"Repo({self.full_name!r})"
 
     def add_pull(
         self,
@@ -167,6 +200,64 @@ class Repo:
         pr = self.touch(number, at)
         pr.update(state="closed", closed_at=stamp(at), merged_at=stamp(at) if merged else None)
 
+    def edit(self, number: int, title: str, at: datetime) -> None:
+        self.touch(number, at)["title"] = title
+
+    def reopen(self, number: int, at: datetime) -> None:
+        self.touch(number, at).update(state="open", closed_at=None)
+
+    def request_review(self, number: int, login: str, at: datetime) -> None:
+        pr = self.touch(number, at)
+        if all(u["login"] != login for u in pr["requested_reviewers"]):
+            pr["requested_reviewers"].append(self.fake.user(login))
+
+    def request_team(self, number: int, slug: str, at: datetime) -> dict[str, Any]:
+        pr = self.touch(number, at)
+        team = self.fake.team(slug)
+        if all(t["slug"] != slug for t in pr["requested_teams"]):
+            pr["requested_teams"].append(team)
+        return team
+
+    def remove_team(self, number: int, slug: str, at: datetime) -> dict[str, Any]:
+        pr = self.touch(number, at)
+        pr["requested_teams"] = [t for t in pr["requested_teams"] if t["slug"] != slug]
+        return self.fake.team(slug)
+
+    def dismiss(self, number: int, review_id: int, at: datetime) -> dict[str, Any]:
+        """A dismissed review keeps its submission time; the pull request moves."""
+        self.touch(number, at)
+        review = next(r for r in self.reviews[number] if r["id"] == review_id)
+        review["state"] = "DISMISSED"
+        return review
+
+    # -- webhook payloads showing this repository as it is now ---------------------------
+
+    def _event(self, name: str, action: str, sender: str) -> dict[str, Any]:
+        data = payload(name)
+        data.update(
+            action=action,
+            repository=self.json,
+            installation={"id": self.installation_id, "node_id": "MDIz"},
+            sender=self.fake.user(sender),
+        )
+        return data
+
+    def pull_request_event(
+        self, action: str, number: int, sender: str, **extra: Any
+    ) -> dict[str, Any]:
+        """A `pull_request` delivery showing pull request `number` as it is now."""
+        data = self._event("pull_request/opened", action, sender)
+        data.update(number=number, pull_request=self.pull_detail(number), **extra)
+        return data
+
+    def review_event(self, action: str, number: int, review: dict[str, Any]) -> dict[str, Any]:
+        """A `pull_request_review` delivery; its pull request lacks `merged`, as GitHub's."""
+        data = self._event("pull_request_review/submitted", action, review["user"]["login"])
+        pr = self.pull_detail(number)
+        del pr["merged"]
+        data.update(pull_request=pr, review=copy.deepcopy(review))
+        return data
+
     def open_pulls(self) -> list[dict[str, Any]]:
         found = [pr for pr in self.pulls.values() if pr["state"] == "open"]
         found.sort(key=lambda pr: (pr["updated_at"], pr["number"]), reverse=True)
@@ -199,6 +290,7 @@ class FakeGitHub:
         # Old "owner/name" (lower case) of renamed or transferred repositories.
         self.moved: dict[str, Repo] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        self.teams: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, tuple[int, datetime]] = {}
         self.token_lifetime = timedelta(hours=1)
         self.rate_limit = 5000
@@ -207,6 +299,17 @@ class FakeGitHub:
         self.faults: list[Fault] = []
         self._token_ids = itertools.count(1)
         self.uninstalled: set[int] = set()
+        # The App's webhook: every attempt (oldest first), each GUID's body, and the
+        # attempt ids asked for again and not yet redelivered.
+        self.hook_deliveries: list[dict[str, Any]] = []
+        self.webhook_bodies: dict[str, tuple[str, bytes]] = {}
+        self.redelivery_asks: list[int] = []
+        self.queued_redeliveries: list[int] = []
+        self._delivery_ids = itertools.count(90_000_001)
+        # Served over HTTP (`asgi_app`), requests come from uvicorn's thread: one at a time.
+        self.lock = threading.RLock()
+        # Reviews of deployments waiting on the App (custom deployment protection rules).
+        self.deployment_reviews: list[DeploymentReview] = []
         # Called before each answer; a test may move its clock there ("slow GitHub").
         self.before_answer: Callable[[], None] | None = None
 
@@ -219,7 +322,14 @@ class FakeGitHub:
         return copy.deepcopy(self.users[login])
 
     def team(self, slug: str) -> dict[str, Any]:
-        return {"id": next(self.ids), "slug": slug, "name": slug.title(), "privacy": "closed"}
+        if slug not in self.teams:
+            self.teams[slug] = {
+                "id": next(self.ids),
+                "slug": slug,
+                "name": slug.title(),
+                "privacy": "closed",
+            }
+        return copy.deepcopy(self.teams[slug])
 
     def add_repo(self, owner: str, name: str, installation_id: int | None = 1) -> Repo:
         repo = Repo(self, owner, name, installation_id)
@@ -243,6 +353,7 @@ class FakeGitHub:
             full_name=repo.full_name,
             owner={**repo.json["owner"], "login": owner},
             html_url=f"https://github.com/{repo.full_name}",
+            updated_at=stamp(self.clock()),  # GitHub's moves with a rename
         )
         self.repos[repo.full_name.lower()] = repo
 
@@ -260,6 +371,112 @@ class FakeGitHub:
             self.faults.append(
                 Fault(method, re.compile(path_regex), status, headers or {}, exception)
             )
+
+    # -- webhook deliveries --------------------------------------------------------------
+
+    def record_attempt(
+        self, guid: str, event: str, status_code: int, *, redelivery: bool = False
+    ) -> dict[str, Any]:
+        """An attempt as `GET /app/hook/deliveries` lists it."""
+        data = json.loads(self.webhook_bodies[guid][1])
+        repository = data.get("repository") or {}
+        installation = data.get("installation") or {}
+        item = {
+            "id": next(self._delivery_ids),
+            "guid": guid,
+            "delivered_at": stamp(self.clock()),
+            "redelivery": redelivery,
+            "duration": 0.05,
+            "status": status_text(status_code),
+            "status_code": status_code,
+            "event": event,
+            "action": data.get("action"),
+            "installation_id": installation.get("id"),
+            "repository_id": repository.get("id"),
+            "throttled_at": None,
+        }
+        with self.lock:
+            self.hook_deliveries.append(item)
+        return item
+
+    def deliver(
+        self, send: Send, event: str, data: dict[str, Any] | bytes, guid: str | None = None
+    ) -> int:
+        """Send one webhook delivery as GitHub would, and record its attempt; the status."""
+        import uuid
+
+        guid = guid or str(uuid.uuid4())
+        body = encode(data)
+        self.webhook_bodies[guid] = (event, body)
+        status = send(event, body, guid)
+        self.record_attempt(guid, event, status)
+        return status
+
+    def flush_redeliveries(self, send: Send) -> list[tuple[str, int]]:
+        """Deliver again what was asked for (GitHub does it a moment after its 202)."""
+        done = []
+        while self.queued_redeliveries:
+            delivery_id = self.queued_redeliveries.pop(0)
+            item = next(i for i in self.hook_deliveries if i["id"] == delivery_id)
+            guid, event = item["guid"], item["event"]
+            status = send(event, self.webhook_bodies[guid][1], guid)
+            self.record_attempt(guid, event, status, redelivery=True)
+            done.append((guid, status))
+        return done
+
+    def _deliveries_page(self, request: httpx.Request, query: dict[str, str]) -> httpx.Response:
+        """Newest first; the `Link` header's `next` carries a `cursor`, as GitHub's does."""
+        per_page = int(query.get("per_page", 30))
+        items = sorted(self.hook_deliveries, key=lambda i: i["id"], reverse=True)
+        if "cursor" in query:
+            start = int(query["cursor"].removeprefix("v1_"))
+            items = [i for i in items if i["id"] <= start]
+        chunk, rest = items[:per_page], items[per_page:]
+        headers = {}
+        if rest:
+            cursor = f"v1_{rest[0]['id']}"
+            url = f"{self.base_url}/app/hook/deliveries?per_page={per_page}&cursor={cursor}"
+            headers["link"] = f'<{url}>; rel="next"'
+        return self._json(request, "app", chunk, headers)
+
+    def _ask_redelivery(self, delivery_id: int) -> httpx.Response:
+        item = next((i for i in self.hook_deliveries if i["id"] == delivery_id), None)
+        if item is None:
+            return httpx.Response(404, json={"message": "Not Found"})
+        self.redelivery_asks.append(delivery_id)
+        delivered = datetime.fromisoformat(item["delivered_at"].replace("Z", "+00:00"))
+        if delivered < self.clock() - DELIVERY_WINDOW:
+            return httpx.Response(422, json={"message": "Validation Failed"})
+        self.queued_redeliveries.append(delivery_id)
+        return httpx.Response(202, json={}, headers=self._rate_headers("app", True))
+
+    def asgi_app(self) -> Any:
+        """This fake as an ASGI app, to serve on loopback (`tests.loopback.serving`) for a
+        `reviewer` process; set `base_url` to where it is served first."""
+
+        async def app(scope: dict, receive: Any, send: Any) -> None:
+            assert scope["type"] == "http"
+            body, more = b"", True
+            while more:
+                message = await receive()
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+            query = scope["query_string"].decode()
+            request = httpx.Request(
+                scope["method"],
+                f"http://fake{scope['path']}" + (f"?{query}" if query else ""),
+                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+                content=body,
+            )
+            with self.lock:
+                response = self.handle(request)
+            headers = [(k.encode(), v.encode()) for k, v in response.headers.items()]
+            await send(
+                {"type": "http.response.start", "status": response.status_code, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": response.content})
+
+        return app
 
     # -- what was asked ------------------------------------------------------------------
 
@@ -343,6 +560,16 @@ class FakeGitHub:
             self.tokens[token] = (int(m.group(1)), expires)
             body = {"token": token, "expires_at": stamp(expires), "permissions": {}}
             return httpx.Response(201, json=body, headers=self._rate_headers(name, True))
+        if path == "/app/hook/deliveries" and request.method == "GET" and name == "app":
+            return self._deliveries_page(request, query)
+        m = re.fullmatch(r"/app/hook/deliveries/(\d+)/attempts", path)
+        if m and request.method == "POST" and name == "app":
+            return self._ask_redelivery(int(m.group(1)))
+        m = re.fullmatch(
+            r"/repos/([^/]+/[^/]+)/actions/runs/(\d+)/deployment_protection_rule", path
+        )
+        if m and request.method == "POST":
+            return self._review_deployment(request, name, installation_id, m.group(1), m.group(2))
         m = re.fullmatch(r"/repositories/(\d+)", path)
         if m and request.method == "GET":
             repo = next((r for r in self.repos.values() if r.id == int(m.group(1))), None)
@@ -376,6 +603,49 @@ class FakeGitHub:
                 return self._page(request, name, path, query, repo.reviews[number])
             return self._json(request, name, repo.pull_detail(number))
         return httpx.Response(404, json={"message": "Not Found"})
+
+    def _review_deployment(
+        self,
+        request: httpx.Request,
+        credential: str,
+        installation_id: int | None,
+        full_name: str,
+        run_id: str,
+    ) -> httpx.Response:
+        """GitHub's "review custom deployment protection rules for a workflow run": 204, or
+        422 for a bad body, a run already decided, or over 10 status reports."""
+        repo = self.repos.get(full_name.lower())
+        body = json.loads(request.content or b"null")
+        auth = request.headers.get("authorization", "")
+
+        def answer(status: int, message: str = "") -> httpx.Response:
+            self.deployment_reviews.append(
+                DeploymentReview(full_name, int(run_id), body, auth, status)
+            )
+            if status == 204:
+                return httpx.Response(204, headers=self._rate_headers(credential, True))
+            return httpx.Response(status, json={"message": message})
+
+        if repo is None or installation_id is None or installation_id != repo.installation_id:
+            return answer(404, "Not Found")
+        if not isinstance(body, dict) or not isinstance(body.get("environment_name"), str):
+            return answer(422, "environment_name is required")
+        if body.get("state") not in (None, "approved", "rejected"):
+            return answer(422, "state must be approved or rejected")
+        if not isinstance(body.get("comment", ""), str) or len(body.get("comment", "")) > 1024:
+            return answer(422, "comment is too long")
+        earlier = [
+            r.body
+            for r in self.deployment_reviews
+            if r.status == 204
+            and r.run_id == int(run_id)
+            and r.body["environment_name"] == body["environment_name"]
+        ]
+        if any("state" in b for b in earlier):
+            return answer(422, "No pending deployment requests to approve or reject")
+        if "state" not in body and len(earlier) >= 10:
+            return answer(422, "at most 10 status reports")
+        return answer(204)
 
     def _json(
         self,

@@ -8,6 +8,7 @@ call and can be scripted:
     fake.fail_channel("U2", "channel_not_found")  # chat.* calls to U2 answer ok=false
     fake.fail_method("users.lookupByEmail", "ratelimited")  # every call answers ok=false
     fake.add_user("ann@example.com", "U9")  # known to users.lookupByEmail
+    fake.set_profile("U9", tz="Asia/Tokyo")  # what users.info answers for U9
     fake.calls_to("chat.postMessage")  # [Call(method, args, token), ...] in order
     fake.response_url("r1")  # for interactive payloads; respond() posts are "response_url" calls
 
@@ -66,6 +67,7 @@ class _Script:
     failing_channels: dict[str, str] = field(default_factory=dict)
     failing_methods: dict[str, str] = field(default_factory=dict)
     users_by_email: dict[str, str] = field(default_factory=dict)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> user
 
 
 class FakeSlack:
@@ -123,6 +125,11 @@ class FakeSlack:
         """Make `users.lookupByEmail` find `email` as `user_id`."""
         with self._lock:
             self._script.users_by_email[email.lower()] = user_id
+
+    def set_profile(self, user_id: str, **fields: Any) -> None:
+        """What `users.info` answers for `user_id`, e.g. `set_profile("U1", tz="Asia/Tokyo")`."""
+        with self._lock:
+            self._script.profiles[user_id] = {"id": user_id, "team_id": TEAM_ID, **fields}
 
     def response_url(self, key: str = "1") -> str:
         """A `response_url` for interactive payloads; Bolt's `respond()` posts there.
@@ -227,6 +234,33 @@ def _lookup_by_email(fake: FakeSlack, args: dict, script: _Script) -> dict:
     return {"ok": True, "user": {"id": user_id, "team_id": TEAM_ID, "profile": {"email": email}}}
 
 
+def _users_info(fake: FakeSlack, args: dict, script: _Script) -> dict:
+    user = script.profiles.get(str(args.get("user", "")))
+    if user is None:
+        return {"ok": False, "error": "user_not_found"}
+    return {"ok": True, "user": user}
+
+
+def _views_publish(fake: FakeSlack, args: dict, script: _Script) -> dict:
+    view = args.get("view")
+    if not args.get("user_id") or not view:
+        return {"ok": False, "error": "invalid_arguments"}
+    view = json.loads(view) if isinstance(view, str) else view
+    if view.get("type") != "home":
+        return {"ok": False, "error": "invalid_arguments"}
+    return {"ok": True, "view": {"id": "V1", **view}}
+
+
+def _views_open(fake: FakeSlack, args: dict, script: _Script) -> dict:
+    if not args.get("trigger_id"):
+        return {"ok": False, "error": "invalid_trigger_id"}
+    view = args.get("view")
+    view = json.loads(view) if isinstance(view, str) else view
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        return {"ok": False, "error": "invalid_arguments"}
+    return {"ok": True, "view": {**view, "id": f"V{next(fake._ts)}"}}
+
+
 def _auth_test(fake: FakeSlack, args: dict, script: _Script) -> dict:
     return {
         "ok": True,
@@ -245,6 +279,9 @@ _ANSWERS = {
     "chat.postEphemeral": _post_ephemeral,
     "conversations.open": _conversations_open,
     "users.lookupByEmail": _lookup_by_email,
+    "users.info": _users_info,
+    "views.publish": _views_publish,
+    "views.open": _views_open,
     "auth.test": _auth_test,
 }
 
@@ -271,6 +308,8 @@ class FakeSlackServer:
         self.fake = fake or FakeSlack()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # No delayed-ACK wait on each answer (see tests/loopback.py).
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._socket.bind(("127.0.0.1", 0))
         port = self._socket.getsockname()[1]
         self.fake.url = f"http://127.0.0.1:{port}/api/"

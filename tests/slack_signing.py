@@ -33,11 +33,17 @@ def signed_headers(
 
 
 def button_click(
-    response_url: str, action_id: str, value: str, user_id: str = "U1", channel: str = "D1"
+    response_url: str,
+    action_id: str,
+    value: str,
+    user_id: str = "U1",
+    channel: str = "D1",
+    message: dict | None = None,
 ) -> tuple[bytes, dict[str, str]]:
     """Body and headers of a signed block_actions request, as Slack posts a button click.
 
     `response_url` may be `fake_slack.response_url()`, where Bolt's `respond()` posts.
+    `message` is the clicked message (`ts`, `text`, `blocks`), as Slack includes it.
     """
     payload = {
         "type": "block_actions",
@@ -50,6 +56,59 @@ def button_click(
         "channel": {"id": channel},
         "container": {"type": "message", "channel_id": channel, "message_ts": "1.000001"},
         "actions": [{"action_id": action_id, "block_id": "b1", "type": "button", "value": value}],
+    }
+    if message is not None:
+        payload["message"] = {"type": "message", **message}
+        payload["container"]["message_ts"] = message.get("ts", "1.000001")
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return body, signed_headers(body, content_type="application/x-www-form-urlencoded")
+
+
+def app_home_opened(user_id: str, tab: str = "home") -> tuple[bytes, dict[str, str]]:
+    """Body and headers of a signed Events API `app_home_opened` callback."""
+    payload = {
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": f"Ev{time.time_ns()}",
+        "event_time": int(time.time()),
+        "event": {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": "D" + user_id[1:],
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        },
+    }
+    body = json.dumps(payload).encode()
+    return body, signed_headers(body)
+
+
+def view_submission(
+    callback_id: str, private_metadata: str, values: dict, user_id: str = "U1"
+) -> tuple[bytes, dict[str, str]]:
+    """Body and headers of a signed view_submission, as Slack posts a submitted modal.
+
+    `values` is the view's state: `{block_id: {action_id: {"type": ..., "value": ...}}}`.
+    """
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "user": {"id": user_id, "team_id": TEAM_ID},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "4.5.6",
+        "view": {
+            "id": "V1",
+            "team_id": TEAM_ID,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": values},
+            "hash": "1.a",
+        },
+        "response_urls": [],
     }
     body = urlencode({"payload": json.dumps(payload)}).encode()
     return body, signed_headers(body, content_type="application/x-www-form-urlencoded")

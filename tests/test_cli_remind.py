@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -21,7 +22,14 @@ def settings(make_settings, fake_slack):
 def environment(monkeypatch, tmp_path, database_url, fake_slack):
     """The process environment `reviewer` reads; returns a function to set more of it."""
     monkeypatch.chdir(tmp_path)  # no stray .env
-    env = {"DATABASE_URL": database_url, "SCHEDULER": "off", "LOG_LEVEL": "WARNING"}
+    env = {
+        "DATABASE_URL": database_url,
+        "SCHEDULER": "off",
+        "LOG_LEVEL": "WARNING",
+        # The commands run on the wall clock: every hour of every day is a working one.
+        "REMINDER_WORKING_HOURS": "00:00-24:00",
+        "REMINDER_WORKING_DAYS": "0-6",
+    }
     for name, value in {**env, **fake_slack.env(SLACK_CHANNEL=CHANNEL)}.items():
         monkeypatch.setenv(name, value)
     root = logging.getLogger()
@@ -51,9 +59,11 @@ def test_dry_run_prints_each_message_and_target_and_sends_nothing(
 ) -> None:
     assert main(["remind", "--dry-run"]) == 0
     lines = output(capsys)
-    assert lines[0] == "--- to U1 (alice)"
-    assert lines[1] == "1 pull request waiting for your review:"
-    assert lines[2].startswith("• Fix prune warning (docker/cli #7, waiting ")
+    assert re.fullmatch(r"alice: UTC \(TIMEZONE\), \w{3} \d\d:\d\d, due now", lines[0])
+    assert re.fullmatch(r"carol: UTC \(TIMEZONE\), \w{3} \d\d:\d\d, due now", lines[1])
+    assert lines[2] == "--- to U1 (alice)"
+    assert lines[3] == "1 pull request waiting for your review:"
+    assert lines[4].startswith("• Fix prune warning (docker/cli #7, waiting ")
     assert "--- to #reviews (carol)" in lines
     assert "@carol (1 pull request):" in lines
     assert lines[-1].endswith("would send 2 message(s); reviewers reminded 0, failed 0, skipped 0")
@@ -70,7 +80,7 @@ def test_remind_sends_once_a_day(environment, idle, fake_slack, capsys) -> None:
     fake_slack.reset()
     assert main(["remind"]) == 0
     lines = output(capsys)
-    assert fake_slack.calls == []
+    assert fake_slack.calls_to("chat.postMessage") == []
     assert lines[0].startswith("skipped alice: already reminded on ")
     assert lines[-1].endswith("sent 0 message(s); reviewers reminded 0, failed 0, skipped 2")
 

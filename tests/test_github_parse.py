@@ -78,7 +78,12 @@ def test_requested_reviewers_and_teams() -> None:
 
 def test_repository_with_and_without_owner_object() -> None:
     repo = payload("pull_request/opened")["repository"]
-    expected = Repository(github_id=186853002, owner="Codertocat", name="Hello-World")
+    expected = Repository(
+        github_id=186853002,
+        owner="Codertocat",
+        name="Hello-World",
+        updated_at=datetime(2019, 5, 15, 15, 19, 27, tzinfo=UTC),
+    )
     assert parse.repository(repo) == expected
     assert expected.full_name == "Codertocat/Hello-World"
     # Installation payloads list repositories with `full_name` only.
@@ -87,6 +92,7 @@ def test_repository_with_and_without_owner_object() -> None:
     parsed = parse.repository(listed)
     assert parsed.full_name == listed["full_name"]
     assert (parsed.owner, parsed.name) == tuple(listed["full_name"].split("/"))
+    assert parsed.updated_at is None  # nor a time: it cannot rename a project back
     assert parse.installation_id(payload("installation/created")) == 957387
     assert parse.installation_id(payload("ping")) is None
     pr = payload("pull_request/opened")["pull_request"]

@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 REVISIONS = [
     "0001 initial schema",
     "0002 one project per repository, whatever the letter case",
+    "0003 the release gate in GitHub's and Azure's own protocols",
+    "0004 real-time review-request DMs and escalations, each sent once",
+    "0005 redelivery requests asked of GitHub, and the time of a project's repository name",
     "0007 indexes for the read routes: open pull requests by id, a user's reviews by state",
 ]
 HEAD = {"0007"}

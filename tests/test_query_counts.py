@@ -15,6 +15,8 @@ def statements_per_route(client: TestClient, db, ids: dict[str, int]) -> dict[st
         "pull_request_details": f"/v1/pull_requests/{ids['pr']}?details=true",
         "user_details": f"/v1/users/{ids['approver']}?details=true",
         "idler_details": f"/v1/users/{ids['idler']}?details=true",
+        "queue": "/v1/queue?per_page=1000",
+        "stats": "/v1/stats?days=365",
     }
     counts = {}
     for name, url in routes.items():
@@ -37,6 +39,10 @@ def test_statement_counts_do_not_grow_with_rows(client: TestClient, run, db, cou
         "pull_request_details": 2,
         "user_details": 4,
         "idler_details": 4,
+        # A count, a page and the page's pending requests.
+        "queue": 3,
+        # The projects, the first reviews of the period, the open requests per reviewer.
+        "stats": 3,
     }
     # A user's details are bounded: the most recent DETAILS_LIMIT of each, in id order.
     shown = min(count, DETAILS_LIMIT)
@@ -46,3 +52,7 @@ def test_statement_counts_do_not_grow_with_rows(client: TestClient, run, db, cou
         pr_ids = [pr["id"] for pr in listed]
         assert pr_ids == list(range(ids["pr"] - shown + 1, ids["pr"] + 1))
     assert len(client.get("/v1/pull_requests?per_page=1000").json()) == count
+    queue = client.get("/v1/queue?per_page=1000").json()
+    assert [len(item["waiting_on"]) for item in queue] == [1] * count
+    stats = client.get("/v1/stats?days=365").json()
+    assert stats["reviewers"][0]["open_requests"] == count

@@ -1,46 +1,42 @@
-"""REMINDER_CRON is read in TIMEZONE: the next fire time for a fixed clock."""
+"""REMINDER_CRON is read in each person's zone: today's reminder time for a fixed clock."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.jobs.reminders import local_day, reminder_trigger
-from bot.settings import load_settings
+from bot.jobs.reminders import local_day
+from bot.reminders.schedule import reminder_time_today, schedule_reached
 
-
-def settings(tmp_path, **env):
-    return load_settings(env, env_file=tmp_path / "none.env")
+SOFIA = ZoneInfo("Europe/Sofia")
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 @pytest.mark.parametrize(
     ("now", "expected"),
     [
-        # 16:00 in Sofia (UTC+2 in winter): today's 15:30 has passed, so tomorrow's.
-        (datetime(2026, 1, 5, 14, 0, tzinfo=UTC), datetime(2026, 1, 6, 13, 30, tzinfo=UTC)),
-        # 15:00 in Sofia (UTC+3 in summer): today's 15:30 local, 12:30 UTC.
+        # Sofia is UTC+2 in winter: 15:30 there is 13:30 UTC.
+        (datetime(2026, 1, 5, 14, 0, tzinfo=UTC), datetime(2026, 1, 5, 13, 30, tzinfo=UTC)),
+        # UTC+3 in summer: 12:30 UTC.
         (datetime(2026, 7, 1, 12, 0, tzinfo=UTC), datetime(2026, 7, 1, 12, 30, tzinfo=UTC)),
     ],
 )
-def test_the_default_schedule_is_half_past_three_local_time(tmp_path, now, expected) -> None:
-    trigger = reminder_trigger(settings(tmp_path, TIMEZONE="Europe/Sofia"))
-    fire = trigger.get_next_fire_time(None, now)
+def test_the_default_time_is_half_past_three_local_time(now, expected) -> None:
+    fire = reminder_time_today(now, SOFIA, "30 15 * * *")
     assert fire == expected
     assert (fire.hour, fire.minute, str(fire.tzinfo)) == (15, 30, "Europe/Sofia")
+    assert schedule_reached(now, SOFIA, "30 15 * * *") is (now >= expected)
 
 
-def test_a_custom_cron_skips_the_weekend(tmp_path) -> None:
-    trigger = reminder_trigger(
-        settings(tmp_path, REMINDER_CRON="0 9 * * mon-fri", TIMEZONE="America/New_York")
-    )
-    friday_noon_in_new_york = datetime(2026, 1, 9, 17, 0, tzinfo=UTC)
-    fire = trigger.get_next_fire_time(None, friday_noon_in_new_york)
-    assert fire == datetime(2026, 1, 12, 14, 0, tzinfo=UTC)  # Monday 09:00 EST
-
-
-def test_utc_is_the_default_time_zone(tmp_path) -> None:
-    trigger = reminder_trigger(settings(tmp_path))
-    fire = trigger.get_next_fire_time(None, datetime(2026, 1, 5, 15, 29, tzinfo=UTC))
-    assert fire == datetime(2026, 1, 5, 15, 30, tzinfo=UTC)
+def test_a_custom_cron_names_no_time_on_the_weekend() -> None:
+    cron = "0 9 * * mon-fri"
+    saturday = datetime(2026, 1, 10, 17, 0, tzinfo=UTC)
+    monday = datetime(2026, 1, 12, 17, 0, tzinfo=UTC)
+    assert reminder_time_today(saturday, NEW_YORK, cron) is None
+    assert not schedule_reached(saturday, NEW_YORK, cron)
+    assert reminder_time_today(monday, NEW_YORK, cron) == datetime(
+        2026, 1, 12, 14, 0, tzinfo=UTC
+    )  # Monday 09:00 EST
 
 
 def test_the_local_day_follows_the_time_zone() -> None:

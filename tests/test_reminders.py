@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from bot.app import create_app
 from bot.jobs.reminders import remind_idlers
+from bot.slack.messages import snooze_actions
 from bot.store.tables import reminders
 from tests.factories import T0, add_project, add_pull_request, add_request, add_review, add_user, at
 
@@ -139,7 +140,7 @@ def test_one_dm_per_known_user_and_the_channel_for_the_rest(remind, db, team, fa
 
     assert posts(fake_slack) == [("U1", ALICE_TEXT), (CHANNEL, CAROL_TEXT)]
     dm, channel = fake_slack.calls_to("chat.postMessage")
-    assert dm.json_arg("blocks") == ALICE_BLOCKS
+    assert dm.json_arg("blocks") == [*ALICE_BLOCKS, snooze_actions(team["alice"])]
     assert channel.json_arg("blocks") == CAROL_BLOCKS
     assert dm.args["unfurl_links"] is False
     assert {c.token for c in fake_slack.calls} == {"xoxb-test-token"}
@@ -241,8 +242,8 @@ def test_a_second_run_the_same_day_sends_nothing(remind, run, db, clock, team, f
     assert [channel for channel, _ in posts(fake_slack)] == ["U1", CHANNEL]
 
 
-def test_the_day_is_the_local_day_of_timezone(make_settings, fake_slack) -> None:
-    # In Auckland (UTC+13 in January) 09:00 and 12:00 UTC fall on two local days.
+def test_the_day_is_the_local_day_of_the_person(make_settings, fake_slack) -> None:
+    # In Auckland (UTC+13 in January) 20:00 UTC is 09:00 the next local day.
     settings = make_settings(**fake_slack.env(TIMEZONE="Pacific/Auckland"))
     with TestClient(create_app(settings)) as client:
         db = client.app.state.db
@@ -250,14 +251,20 @@ def test_the_day_is_the_local_day_of_timezone(make_settings, fake_slack) -> None
         project = call(add_project, db)
         alice = call(partial(add_user, db, "alice", metadata={"slack_id": "U1"}))
         pr = call(add_pull_request, db, project, None, 1)
-        call(add_request, db, pr, alice, T0 - timedelta(days=1))
+        call(add_request, db, pr, alice, T0 - timedelta(days=3))
 
         days = []
-        for hour in (9, 10, 12):
-            client.app.state.clock = lambda hour=hour: datetime(2026, 1, 5, hour, tzinfo=UTC)
+        for utc in (
+            datetime(2026, 1, 4, 20, tzinfo=UTC),  # Mon 5th 09:00 in Auckland
+            datetime(2026, 1, 4, 23, tzinfo=UTC),  # Mon 5th 12:00
+            datetime(2026, 1, 5, 20, tzinfo=UTC),  # Tue 6th 09:00
+        ):
+            client.app.state.clock = lambda utc=utc: utc
             summary = call(remind_idlers, client.app.state)
             days.append((summary.day, summary.sent))
+        stored = call(db.fetch_all, sa.select(reminders.c.day).order_by(reminders.c.id))
     assert days == [("2026-01-05", 1), ("2026-01-05", 0), ("2026-01-06", 1)]
+    assert [row["day"] for row in stored] == ["2026-01-05", "2026-01-06"]
 
 
 def test_a_slack_id_found_by_email_is_used_and_stored(

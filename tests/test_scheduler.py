@@ -44,14 +44,30 @@ def test_the_app_schedules_the_fetchers_when_the_scheduler_is_on(make_settings) 
     )
     with TestClient(create_app(settings)) as client:
         jobs = {job.id: job.trigger for job in client.app.state.scheduler.scheduled()}
-    assert sorted(jobs) == ["IdlersReminder", "PullRequestFetcher", "ReviewFetcher", "releases"]
+    assert sorted(jobs) == [
+        "IdlersReminder",
+        "PullRequestFetcher",
+        "RedeliveryBackstop",
+        "ReviewFetcher",
+        "releases",
+    ]
     assert jobs["releases"].interval.total_seconds() == 60
+    assert jobs["RedeliveryBackstop"].interval.total_seconds() == 10 * 60
     assert jobs["PullRequestFetcher"].interval.total_seconds() == 45 * 60
     assert jobs["ReviewFetcher"].interval.total_seconds() == 7 * 60
-    # Friday 2026-01-09 10:00 in Sofia is past 09:00: next is Monday 09:00 Sofia time.
-    friday = datetime(2026, 1, 9, 8, 0, tzinfo=UTC)
+    # The reminder wakes each quarter hour, so every person's zone reaches REMINDER_CRON.
+    friday = datetime(2026, 1, 9, 8, 5, tzinfo=UTC)
     fire = jobs["IdlersReminder"].get_next_fire_time(None, friday)
-    assert fire.astimezone(UTC) == datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
+    assert fire.astimezone(UTC) == datetime(2026, 1, 9, 8, 15, tzinfo=UTC)
+
+
+def test_redeliver_minutes_sets_the_backstop_period_and_0_turns_it_off(make_settings) -> None:
+    for minutes, expected in (("3", 3 * 60), ("0", None)):
+        with TestClient(create_app(make_settings(SCHEDULER="on", REDELIVER_MINUTES=minutes))) as c:
+            jobs = {job.id: job.trigger for job in c.app.state.scheduler.scheduled()}
+        backstop = jobs.get("RedeliveryBackstop")
+        assert (backstop and backstop.interval.total_seconds()) == expected
+        assert "ReviewFetcher" in jobs
 
 
 def test_no_scheduler_when_it_is_off(client) -> None:

@@ -296,3 +296,28 @@ def test_a_transaction_cancelled_at_begin_gives_its_connection_back(settings, cl
         return pool._queue.qsize()
 
     assert run(cancel_at_begin) == 10
+
+
+def test_the_read_api_answers_503_while_the_database_is_down(
+    make_settings, database_url: str, tmp_path: Path
+) -> None:
+    """Not a 500 and a dropped connection: a 503 a client may retry, then answers again."""
+    if database_url.startswith("sqlite"):
+        folder = tmp_path / "data"
+        folder.mkdir()
+        shutil.copy(database_url.removeprefix("sqlite:///"), folder / "reviewer.db")
+        database_url = f"sqlite:///{folder}/reviewer.db"
+    settings = make_settings(DATABASE_URL=database_url)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        assert client.get("/v1/pull_requests").status_code == 200
+        with database_down(settings):
+            for path in ("/v1/pull_requests", "/v1/users", "/v1/projects"):
+                answer = client.get(path)
+                assert answer.status_code == 503, (path, answer.text)
+                assert answer.json() == {"detail": "the database is unavailable; try again shortly"}
+                assert answer.headers["retry-after"] == "5"
+            assert client.get("/readyz").status_code == 503
+            opened = deliver(client, "pull_request", payload("pull_request/opened"), "down")
+            assert opened.status_code == 503
+        assert client.get("/readyz").status_code == 200
+        assert client.get("/v1/pull_requests").json() == []

@@ -147,3 +147,30 @@ def test_a_renamed_or_transferred_repository_keeps_its_project(client: TestClien
     answer = deliver(client, "repository", malformed)
     assert answer.status_code == 422
     assert "repository.full_name" in answer.json()["detail"]
+
+
+def test_a_late_delivery_from_before_a_rename_does_not_move_the_project_back(
+    client: TestClient,
+) -> None:
+    """GitHub moves a repository's `updated_at` when it is renamed; a delivery from before
+    (late, or redelivered by the backstop) shows the old name and an older time."""
+    renamed = repository_event("renamed", "Codertocat", "Hello-Again")
+    renamed["repository"]["updated_at"] = "2019-06-01T10:00:00Z"
+    assert deliver(client, "repository", renamed).json()["detail"] == "applied"
+    old = payload("pull_request/opened")  # Codertocat/Hello-World, as of 2019-05-15
+    assert deliver(client, "pull_request", old).json()["detail"] == "applied"
+    [project] = client.get("/v1/projects").json()
+    assert (project["repo_owner"], project["repo_name"]) == ("Codertocat", "Hello-Again")
+    assert len(client.get("/v1/pull_requests").json()) == 1  # the delivery applied all else
+    # An installation event's repositories have no time: they do not rename it either.
+    added = payload("installation_repositories/added")
+    added["repositories_added"] = [
+        {"id": project["github_id"], "name": "Hello-World", "full_name": "Codertocat/Hello-World"}
+    ]
+    assert deliver(client, "installation_repositories", added).status_code == 200
+    [project] = client.get("/v1/projects").json()
+    assert project["repo_name"] == "Hello-Again"
+    # A newer picture does.
+    renamed["repository"].update(name="Hello-Third", updated_at="2019-06-02T10:00:00Z")
+    assert deliver(client, "repository", renamed).status_code == 200
+    assert client.get("/v1/projects").json()[0]["repo_name"] == "Hello-Third"

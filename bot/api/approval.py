@@ -5,16 +5,21 @@ GET never changes anything: link previewers and mail scanners open links.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from starlette.background import BackgroundTask
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import core_schema
+from starlette.background import BackgroundTasks
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from bot.api.declare import FORM, JSON, Answer, Api, Auth, Reply, error
-from bot.api.errors import ApiError
+from bot.api.errors import ApiError, ValidationError
+from bot.api.fields import refuse
 from bot.releases import decisions
+from bot.releases.callback_sender import deliver_due
 from bot.releases.pages import HEADERS, approval_page, error_page
 from bot.releases.policy import DECISIONS, Verdict, as_of, token_ttl
 from bot.releases.slack_sync import update_messages
@@ -51,15 +56,65 @@ APPROVAL = Auth(
 )
 
 
-class Decision(BaseModel):
-    """An approver's decision, from a JSON body or the page's form."""
+# A reason fits GitHub's 1024-character comment with our words around it.
+MAX_COMMENT = 900
+# Control characters but tab and line breaks, which a reason may hold.
+COMMENT_CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f"
+_COMMENT_CONTROL_RE = re.compile(f"[{COMMENT_CONTROL}]")
 
-    # Browsers' forms may carry other fields: they are ignored.
+
+@dataclass(frozen=True)
+class Reason:
+    """A comment: text of at most MAX_COMMENT characters, line breaks allowed, other
+    control characters not; stored without surrounding spaces (blank: none)."""
+
+    def check(self, value: str) -> str | None:
+        if _COMMENT_CONTROL_RE.search(value):
+            raise refuse("must not contain control characters")
+        if len(value) > MAX_COMMENT:
+            raise refuse(f"must be at most {MAX_COMMENT} characters")
+        return value.strip() or None
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            self.check, core_schema.str_schema(strict=True)
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {"type": "string", "maxLength": MAX_COMMENT, "pattern": f"^[^{COMMENT_CONTROL}]*$"}
+
+
+Verb = Literal["approve", "reject"]
+
+
+class Decision(BaseModel):
+    """An approver's decision and reason, from the query string, a JSON body or the
+    page's form; each may come in more than one of them, never differently."""
+
+    # Browsers' forms carry other fields, the query the token: they are ignored.
     model_config = ConfigDict(extra="ignore")
 
     decision: Annotated[
-        Literal["approve", "reject"], Field(description="Nothing means approve.")
-    ] = "approve"
+        Verb | None, Field(description="approve or reject; nothing anywhere means approve.")
+    ] = None
+    comment: Annotated[
+        Annotated[str, Reason()] | None,
+        Field(description="The reason: shown in the audit, passed on to the CD system."),
+    ] = None
+
+
+def one_of(request: Request, name: str, query: Decision, body: Decision) -> Any:
+    """The one value of `name` given in the query and the body; 400 when they differ."""
+    given = {v for v in request.query_params.getlist(name)}
+    found = [v for v in (getattr(query, name), getattr(body, name)) if v is not None]
+    if len(given) > 1 or len(set(found)) > 1:
+        message = "given more than once with different values"
+        raise ValidationError({name: message}, detail=f"{name} is {message}")
+    return found[0] if found else None
 
 
 def wants_html(request: Request) -> bool:
@@ -130,6 +185,7 @@ async def show_approval(request: Request, auth: dict) -> Response | Reply:
     "/approval",
     summary="Record this approver's decision (idempotent)",
     auth=APPROVAL,
+    query=Decision,
     body=Decision,
     body_media=(JSON, FORM),
     body_required=False,
@@ -142,26 +198,36 @@ async def show_approval(request: Request, auth: dict) -> Response | Reply:
             Approval,
             media=("text/html",),
         ),
-        error(400, "A decision other than approve or reject, or a body that is not JSON."),
+        error(
+            400,
+            "A decision other than approve or reject, a parameter given twice differently, "
+            "or a body that is not JSON; nothing is recorded.",
+        ),
+        error(403, "The deployment's creator, deciding on their own deployment."),
         error(409, "The release is decided, or this approver decided otherwise."),
         GONE,
         error(413, f"Body over {MAX_BODY_BYTES} bytes."),
         error(415, "Neither JSON nor a form."),
     ],
 )
-async def decide(request: Request, auth: dict, body: Decision) -> Response | Reply:
+async def decide(request: Request, auth: dict, query: Decision, body: Decision) -> Response | Reply:
     state = request.app.state
+    verb = one_of(request, "decision", query, body) or "approve"
+    comment = one_of(request, "comment", query, body)
     form = request.headers.get("content-type", "").split(";")[0].strip().lower() == FORM
     done = await decisions.decide(
         state.db,
         auth,
-        DECISIONS[body.decision],
+        DECISIONS[verb],
         "form" if form else "link",
         state.clock(),
         token_ttl(state.settings),
+        comment,
     )
     if done.verdict is Verdict.GONE:
         raise gone()
+    if done.verdict is Verdict.FORBIDDEN:
+        raise ApiError(403, "the deployment's creator cannot decide on their own deployment")
     if done.verdict is Verdict.CONFLICT:
         mine = done.approver["decision"]
         detail = (
@@ -173,5 +239,9 @@ async def decide(request: Request, auth: dict, body: Decision) -> Response | Rep
     view = approval_json(done.current.release, done.current.approvers, done.approver)
     response = answer(request, view, notice=f"Recorded: you {done.approver['decision']} it.")
     if done.verdict is Verdict.RECORD:
-        response.background = BackgroundTask(update_messages, state, auth["release_id"])
+        tasks = BackgroundTasks()
+        tasks.add_task(update_messages, state, auth["release_id"])
+        # The CD system's status report, or the decision, goes out after the answer.
+        tasks.add_task(deliver_due, state, auth["release_id"])
+        response.background = tasks
     return response

@@ -4,33 +4,50 @@ validates its input, shapes its answer and is described in /docs.json.
 How to add a route
 ------------------
 
-1. Declare its shapes in `bot/api/models.py` (or beside the route): inputs (path, query,
-   body) are pydantic models, answers are `TypedDict`s, which serialise our rows as they
-   are (no object per row). Use the field types of `bot/api/fields.py` where a rule needs
-   saying (`Id`, `Text`, `WholeNumber`, `Matches`, `Flag`), so the document states the
-   rule the server applies, with our message.
+1. Declare its shapes in `bot/api/models.py` (or beside the route). Inputs are pydantic
+   models: a query subclasses `models.Query` (values are text; unknown ones ignored), a
+   body `models.Body` (JSON types as they are; an unknown field is 400). Answers are
+   `TypedDict`s: pydantic serialises our rows (dicts) straight through them, with no
+   object or validation per row, dropping columns the shape does not name. Use the field
+   types of `bot/api/fields.py` where a rule needs saying (`Id`, `Text`, `WholeNumber`,
+   `Matches`, `NonEmpty`, `Flag`): the document then states the rule the server applies,
+   and a refusal says it in our words.
 2. Add it to the module's `Api` (each module keeps one, `api = Api("tag")`)::
 
        @api.get(
            "/v1/queue",
            summary="Open pull requests with each pending reviewer",
-           query=QueueQuery,                      # a model; None when it takes none
+           query=QueueQuery,                       # a model; leave out when none
            answers=[Answer(200, "The queue.", list[QueueItem], headers=PAGED), BAD_QUERY],
        )
-       async def queue(request: Request, query: QueueQuery) -> list[QueueItem]:
+       async def queue(request: Request, query: QueueQuery) -> Reply:
            ...
+           return Reply(rows, headers=paging_headers(request, page, total))
 
-   The handler gets `path=`, `query=` and `body=` (validated models) for what it declares.
-   It returns the body of the first 2xx answer, a `Reply(body, status=…, headers=…,
-   background=…)` for another declared status, or a Starlette `Response` (HTML pages,
-   routes that answer for themselves). Errors are raised as `ApiError` (bot/api/errors.py)
-   with a status the route declares; a body that fails its model is 400 naming each field,
-   a bad query 400 ("invalid query: …"), a bad path 404.
+   Declarable: `query=`, `headers=` (request headers: a model whose field aliases are
+   the header names, e.g. `plan_url: str | None = Field(None, alias="PlanUrl")`),
+   `body=` (`body_media=(JSON, FORM)`, `body_required=False`, `max_body=` when JSON
+   alone, required, up to 1 MB does not fit), `auth=`, `guard=` (a check that runs
+   before everything, auth included), `error_page=` (errors as a page for browsers),
+   `description=`. `{id}` in the path is validated as an `Id` (bad: 404).
+   The handler takes `path=`, `query=`, `headers=`, `body=` and `auth=` as it needs
+   (validated models; what the auth check returned). It returns the body of the first
+   2xx answer, a `Reply(body, status=…, headers=…, background=…)` (a declared status;
+   `shape=` picks one member of a union such as `UserDetails | User`), or a Starlette
+   `Response` (HTML pages). Errors are raised as `ApiError` (bot/api/errors.py) with a
+   declared status; a body that fails its model is 400 naming each field ("invalid
+   body: …"), a query or header likewise ("invalid query: …"). An undeclared status is
+   an AssertionError, so a test finds it.
+   An `Answer` says a status, a description, the JSON `shape`, the `headers` it carries
+   (`Header(description, schema)`), other `media` (`("text/html",)`) and `links` to
+   operations (by handler name) that take a value of it (`$response.body#/id`).
 3. `auth=BEARER` checks the API token first (401/403, declared for you); `auth=APPROVAL`
    (bot/api/approval.py) looks up the `?token=` of an approval link and hands the
-   approver to the handler as `auth=`.
-4. List the module's `api` in `bot/app.py`'s ROUTES (once per module); every declared
-   route is in /docs.json from then on, and the schemathesis tests exercise it.
+   approver to the handler as `auth=`. Write a new scheme as an `Auth`.
+4. List the module's `api` in `bot/app.py`'s ROUTES (once per module); a path declared by
+   several modules is one route. Every declared route is in /docs.json from then on,
+   and tests/test_schemathesis.py exercises it: run it (schemathesis.toml says how it is
+   told credentials and what it is told to leave out, with the reason).
 
 A route whose body belongs to someone else (GitHub's webhooks, Slack's events) is
 declared with `raw=True`: a plain Starlette endpoint, described but not parsed here.
@@ -117,12 +134,13 @@ class Answer:
 class Auth:
     """How a route is authorised: the OpenAPI security scheme, the answers it adds, and
     the check run before anything else. The check raises ApiError to refuse; what it
-    returns (an approver, say) reaches a handler that takes `auth=`."""
+    returns (an approver, say) reaches a handler that takes `auth=`. A raw route checks
+    for itself (`check=None`): the scheme still says what it takes."""
 
     name: str
     scheme: Mapping[str, Any]
     answers: Sequence[Answer]
-    check: Callable[[Request], Any]
+    check: Callable[[Request], Any] | None = None
 
 
 class Error(TypedDict):
@@ -177,6 +195,8 @@ class Operation:
     tag: str
     answers: Sequence[Answer]
     query: type[BaseModel] | None = None
+    # Request headers the route reads, as a model whose field aliases are the names.
+    headers: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     # Media types the body may come in (JSON, FORM); without `body_required`, an empty
     # body is the model's defaults.
@@ -201,7 +221,8 @@ class Operation:
         self.adapters = {a.status: a.adapters() for a in self.all_answers}
         self.default_status = next(a.status for a in self.answers if a.status < 300)
         accepted = set(inspect.signature(self.handler).parameters)
-        self.handler_takes = {n for n in ("path", "query", "body", "auth") if n in accepted}
+        inputs = ("path", "query", "headers", "body", "auth")
+        self.handler_takes = {n for n in inputs if n in accepted}
 
     @property
     def name(self) -> str:
@@ -223,17 +244,19 @@ class Operation:
         return self.respond(result if isinstance(result, Reply) else Reply(result))
 
     async def inputs(self, request: Request) -> dict[str, Any]:
-        """Auth first, then the path, the query and the body, each validated."""
+        """Auth first, then the path, the query, the headers and the body, each validated."""
         inputs: dict[str, Any] = {}
         if self.guard is not None:
             self.guard(request)
-        if self.auth is not None:
+        if self.auth is not None and self.auth.check is not None:
             checked = self.auth.check(request)
             inputs["auth"] = await checked if inspect.isawaitable(checked) else checked
         if self.path_model is not None:
             inputs["path"] = path_params(self.path_model, request)
         if self.query is not None:
             inputs["query"] = query_params(self.query, request)
+        if self.headers is not None:
+            inputs["headers"] = header_params(self.headers, request)
         if self.body is not None:
             inputs["body"] = validated(self.body, await self.read_body(request), "invalid body")
         return {k: v for k, v in inputs.items() if k in self.handler_takes}
@@ -384,6 +407,13 @@ def path_params(model: type[BaseModel], request: Request) -> Any:
 def query_params(model: type[BaseModel], request: Request) -> Any:
     """The query's parameters (the last of repeated ones); 400 naming each bad one."""
     return validated(model, dict(request.query_params), "invalid query")
+
+
+def header_params(model: type[BaseModel], request: Request) -> Any:
+    """The headers the model names (by alias, in any letter case); 400 naming each bad one."""
+    names = {(f.alias or name): name for name, f in model.model_fields.items()}
+    sent = {alias: request.headers[alias] for alias in names if alias in request.headers}
+    return validated(model, sent, "invalid headers")
 
 
 def whole_number(raw: str) -> int | None:

@@ -10,7 +10,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from bot.api.declare import JSON, Answer, Api, operations_of
+from bot.api.declare import JSON, Answer, Api, Operation, operations_of
 from bot.api.openapi import openapi_spec
 
 PAGE = Path(__file__).with_name("static") / "docs.html"
@@ -52,5 +52,12 @@ async def docs_json(request: Request) -> JSONResponse:
     answers=[Answer(200, "OpenAPI 3.1.", media=("application/yaml",), schema={"type": "object"})],
 )
 async def docs_yaml(request: Request) -> Response:
-    text = yaml.safe_dump(spec(request), sort_keys=False, allow_unicode=True)
+    operations = tuple(operations_of(request.app.routes))
+    text = as_yaml(operations, request.app.state.settings.public_url)
     return Response(text, media_type="application/yaml")
+
+
+@cache
+def as_yaml(operations: tuple[Operation, ...], public_url: str) -> str:
+    """The document in YAML, written once (PyYAML takes a while over it)."""
+    return yaml.safe_dump(openapi_spec(operations, public_url), sort_keys=False, allow_unicode=True)

@@ -8,6 +8,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from bot.store.availability import UNAVAILABLE_TYPES, database_unavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -70,4 +72,28 @@ async def server_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal error")
 
 
-EXCEPTION_HANDLERS = {ApiError: api_error, HTTPException: http_error, Exception: server_error}
+# A client may retry this soon: the database was restarting or unreachable.
+RETRY_AFTER_SECONDS = 5
+
+
+async def unavailable_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 while the database is out of reach (a restart, a failover); else a bug (500)."""
+    if not database_unavailable(exc):
+        raise exc
+    log.warning(
+        "database unavailable",
+        extra={"path": request.url.path, "method": request.method, "error": repr(exc)},
+    )
+    return error_response(
+        503,
+        "the database is unavailable; try again shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+EXCEPTION_HANDLERS: dict = {
+    ApiError: api_error,
+    HTTPException: http_error,
+    **dict.fromkeys(UNAVAILABLE_TYPES, unavailable_error),
+    Exception: server_error,
+}

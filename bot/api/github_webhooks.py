@@ -11,10 +11,20 @@ from typing import Annotated, Literal
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from bot.api.declare import Answer, Api, error
+from bot.api.declare import Answer, Api, Auth, error
 from bot.github.webhooks import receive_webhook
 
 api = Api("github")
+SIGNATURE = Auth(
+    "githubSignature",
+    {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Hub-Signature-256",
+        "description": "`sha256=` and the HMAC-SHA256 of the body with GITHUB_WEBHOOK_SECRET.",
+    },
+    [error(401, "Missing or wrong signature.")],
+)
 
 
 class Delivery(TypedDict):
@@ -27,11 +37,15 @@ api.post(
     summary="Receive a GitHub App webhook delivery (signed with X-Hub-Signature-256)",
     raw=True,
     raw_body={"type": "object"},
+    auth=SIGNATURE,
+    description=(
+        "GitHub's headers `X-GitHub-Event` and `X-GitHub-Delivery` (a GUID, applied once) "
+        "come with the signature; the body is the event's payload."
+    ),
     answers=[
         Answer(200, "Applied, a ping, or a repeated delivery.", Delivery),
         Answer(202, "Stored; an event Reviewer does not act on.", Delivery),
         error(400, "Missing or overlong headers, or a body that is not a JSON object."),
-        error(401, "Missing or wrong signature."),
         error(413, "Body over 25 MB."),
         error(422, "A payload without the fields its event must carry."),
         error(500, "Not applied (recorded as failed); GitHub's redelivery applies it."),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 from typing_extensions import TypedDict
 
 from bot.api.fields import (
@@ -20,7 +20,9 @@ from bot.api.fields import (
     NonEmpty,
     Text,
     WholeNumber,
+    refuse,
 )
+from bot.reminders.people import metadata_errors
 
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
@@ -75,11 +77,24 @@ class NewProject(Body):
 MetadataKey = Annotated[str, NonEmpty("keys must be non-empty strings")]
 
 
+def reminder_keys(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The reminders' keys must mean something (see bot.reminders.people)."""
+    errors = metadata_errors(metadata)
+    if errors:
+        raise refuse(
+            "; ".join(f"{key.removeprefix('metadata.')} {why}" for key, why in errors.items())
+        )
+    return metadata
+
+
 class UserPatch(Body):
     metadata: Annotated[
         dict[MetadataKey, Any],
+        AfterValidator(reminder_keys),
         Field(
-            description="Merged into the stored metadata; a key set to null is removed.",
+            description="Merged into the stored metadata; a key set to null is removed. "
+            "Reminders read `slack_id`, `email`, `timezone` (an IANA name), `snooze_until` "
+            "(ISO 8601), `realtime` (true or false) and `reminders` (false: off).",
             examples=[{"slack_id": "UG12345"}],
         ),
     ]
@@ -87,6 +102,9 @@ class UserPatch(Body):
 
 class NewRelease(Body):
     """A release a pipeline asks about (Azure DevOps' names)."""
+
+    # A pipeline's body may carry more of the release's fields: they are ignored.
+    model_config = ConfigDict(extra="ignore")
 
     ReleaseName: Annotated[Text, Field(examples=["Desafio-CD"])]
     ReleaseId: Annotated[Text, Field(examples=["386"])]

@@ -71,6 +71,8 @@ def operation_of(op: Operation, schemas: dict[tuple[Any, str], Any], defs: dict)
         found += parameters("path", schemas[(op.path_model, "validation")], defs)
     if op.query is not None:
         found += parameters("query", schemas[(op.query, "validation")], defs)
+    if op.headers is not None:
+        found += parameters("header", schemas[(op.headers, "validation")], defs)
     if found:
         described["parameters"] = found
     if op.body is not None:
@@ -94,9 +96,12 @@ def operation_of(op: Operation, schemas: dict[tuple[Any, str], Any], defs: dict)
 @cache
 def openapi_spec(operations: tuple[Operation, ...], public_url: str) -> dict[str, Any]:
     """The document for these operations (computed once per app: it never changes)."""
+    names = [op.name for op in operations]
+    # The handler's name is the operationId, which links name: two alike would be ambiguous.
+    assert len(set(names)) == len(names), f"handlers named alike: {sorted(names)}"
     wanted: dict[tuple[Any, str], TypeAdapter[Any]] = {}
     for op in operations:
-        for model in (op.path_model, op.query, op.body):
+        for model in (op.path_model, op.query, op.headers, op.body):
             if model is not None:
                 wanted[(model, "validation")] = TypeAdapter(model)
         for item in op.all_answers:
@@ -110,9 +115,9 @@ def openapi_spec(operations: tuple[Operation, ...], public_url: str) -> dict[str
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         paths.setdefault(op.path, {})[op.method.lower()] = operation_of(op, schemas, components)
-    # Path and query models are parameters, not components.
+    # Path, query and header models are parameters, not components.
     for op in operations:
-        for model in (op.path_model, op.query):
+        for model in (op.path_model, op.query, op.headers):
             if model is not None:
                 components.pop(model.__name__, None)
     schemes = {op.auth.name: dict(op.auth.scheme) for op in operations if op.auth is not None}

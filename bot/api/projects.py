@@ -23,6 +23,8 @@ from bot.api.paging import PAGED, page_of, paging_headers
 from bot.store import projects as store
 
 api = Api("projects")
+# The first item of a page, for clients (and schemathesis) to follow.
+FIRST = {"GetFirst": Link("get_project", {"id": "$response.body#/0/id"})}
 BY_ID = {"id": "$response.body#/id"}
 
 
@@ -30,7 +32,7 @@ BY_ID = {"id": "$response.body#/id"}
     "/v1/projects",
     summary="List projects",
     query=Paging,
-    answers=[Answer(200, "Projects, by id.", list[Project], headers=PAGED), BAD_QUERY],
+    answers=[Answer(200, "Projects, by id.", list[Project], headers=PAGED, links=FIRST), BAD_QUERY],
 )
 async def list_projects(request: Request, query: Paging) -> Reply:
     page = page_of(query)

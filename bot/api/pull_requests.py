@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from bot.api.declare import BAD_QUERY, NOT_FOUND, Answer, Api, IdPath, Reply
+from bot.api.declare import BAD_QUERY, NOT_FOUND, Answer, Api, IdPath, Link, Reply
 from bot.api.errors import NotFound
 from bot.api.models import Details, PullRequest, PullRequestDetails, PullRequestFilter
 from bot.api.paging import PAGED, page_of, paging_headers
 from bot.store import pull_requests as store
 
 api = Api("pull requests")
+# The first item of a page, for clients (and schemathesis) to follow.
+FIRST = {"GetFirst": Link("get_pull_request", {"id": "$response.body#/0/id"})}
 
 
 @api.get(
     "/v1/pull_requests",
     summary="List pull requests",
     query=PullRequestFilter,
-    answers=[Answer(200, "Pull requests, by id.", list[PullRequest], headers=PAGED), BAD_QUERY],
+    answers=[
+        Answer(200, "Pull requests, by id.", list[PullRequest], headers=PAGED, links=FIRST),
+        BAD_QUERY,
+    ],
 )
 async def list_pull_requests(request: Request, query: PullRequestFilter) -> Reply:
     page = page_of(query)

@@ -13,6 +13,7 @@ from bot.api.declare import (
     Answer,
     Api,
     IdPath,
+    Link,
     Reply,
 )
 from bot.api.errors import NotFound
@@ -21,13 +22,15 @@ from bot.api.paging import PAGED, page_of, paging_headers
 from bot.store import users as store
 
 api = Api("users")
+# The first item of a page, for clients (and schemathesis) to follow.
+FIRST = {"GetFirst": Link("get_user", {"id": "$response.body#/0/id"})}
 
 
 @api.get(
     "/v1/users",
     summary="List users",
     query=Paging,
-    answers=[Answer(200, "Users, by id.", list[User], headers=PAGED), BAD_QUERY],
+    answers=[Answer(200, "Users, by id.", list[User], headers=PAGED, links=FIRST), BAD_QUERY],
 )
 async def list_users(request: Request, query: Paging) -> Reply:
     page = page_of(query)

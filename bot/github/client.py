@@ -155,8 +155,11 @@ class ReviewerAPI(gh_httpx.GitHubAPI):
         github = self.github
         request_headers = dict(headers)
         # A failed POST may have been applied; only idempotent requests are sent again
-        # (and asking for an installation token, which is harmless twice).
-        idempotent = method in ("GET", "HEAD", "PUT", "DELETE") or url.endswith("/access_tokens")
+        # (and asking for an installation token, or for a redelivery, which are harmless
+        # twice: a redelivered GUID is applied once here).
+        idempotent = method in ("GET", "HEAD", "PUT", "DELETE") or url.endswith(
+            ("/access_tokens", "/attempts")
+        )
         renewed = False
         attempt = 0
         while True:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from re import escape, fullmatch
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.github.shapes import (
+    DeploymentProtectionDelivery,
     GitHubUser,
+    HookDelivery,
     InstallationDelivery,
     PullRequest,
     PullRequestDelivery,
@@ -159,13 +163,17 @@ def repository(obj: Any) -> Repository:
     what = "repository"
     github_id = _field(obj, "id", int, what)
     owner_obj = obj.get("owner")
+    raw_time = obj.get("updated_at")
+    # The installation events' repositories have no time; a time we cannot read is none.
+    updated_at = parse_time(raw_time, f"{what}.updated_at") if isinstance(raw_time, str) else None
     if isinstance(owner_obj, dict | Mapping) and isinstance(owner_obj.get("login"), str):
-        return Repository(github_id, owner_obj["login"], _field(obj, "name", str, what))
+        name = _field(obj, "name", str, what)
+        return Repository(github_id, owner_obj["login"], name, updated_at)
     full_name = _field(obj, "full_name", str, what)
     owner, _, name = full_name.partition("/")
     if not owner or not name:
         raise PayloadError(f"{what}.full_name is not owner/name: {full_name!r}")
-    return Repository(github_id, owner, name)
+    return Repository(github_id, owner, name, updated_at)
 
 
 def base_repository(obj: Any) -> Repository:
@@ -245,4 +253,112 @@ def repositories_delivery(payload: Mapping[str, Any]) -> RepositoriesDelivery:
         required_installation_id(payload),
         _repositories(payload, "repositories_added"),
         _repositories(payload, "repositories_removed"),
+    )
+
+
+def hook_delivery(obj: Any) -> HookDelivery:
+    """An attempt of the App's webhook (`GET /app/hook/deliveries`)."""
+    what = "delivery"
+    action = obj.get("action") if isinstance(obj, Mapping) else None
+    status = obj.get("status_code") if isinstance(obj, Mapping) else None
+    return HookDelivery(
+        id=_field(obj, "id", int, what),
+        guid=_field(obj, "guid", str, what),
+        delivered_at=_required_time(obj, "delivered_at", what),
+        # GitHub lists an attempt that got no answer with a 0 (or no) status code.
+        status_code=status if isinstance(status, int) and not isinstance(status, bool) else 0,
+        event=_field(obj, "event", str, what),
+        action=action if isinstance(action, str) else None,
+        redelivery=bool(obj.get("redelivery")),
+    )
+
+
+# --- deployment_protection_rule ---------------------------------------------------------
+
+# Refs and logins fit our columns; the release id is "{run id}/{environment}" in 255.
+MAX_TEXT = 255
+MAX_ENVIRONMENT = 200
+
+
+class CallbackRefused(PayloadError):
+    """The callback URL is not GitHub's review endpoint for this run under GITHUB_API_URL:
+    the installation token goes with the callback, so it never goes anywhere else."""
+
+
+def _name(obj: Mapping[str, Any], key: str, what: str, limit: int = MAX_TEXT) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise PayloadError(f"{what}.{key} is missing or not a string")
+    if len(value) > limit:
+        raise PayloadError(f"{what}.{key} is longer than {limit} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise PayloadError(f"{what}.{key} holds control characters")
+    return value.strip()
+
+
+def _optional_name(obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_TEXT else None
+
+
+def callback_run_id(url: str, api_url: str, repository: str) -> int:
+    """The run id in `url`, GitHub's review endpoint for a run of `repository` under
+    `api_url`; CallbackRefused for anything else (another host, repository or path)."""
+    try:
+        given, base = urlsplit(url), urlsplit(api_url)
+        same_origin = (given.scheme, given.hostname, given.port) == (
+            base.scheme,
+            base.hostname,
+            base.port,
+        )
+    except ValueError:
+        raise CallbackRefused(f"deployment_callback_url is not a URL: {url!r}") from None
+    pattern = (
+        escape(base.path.rstrip("/"))
+        + r"/repos/([A-Za-z0-9._-]+/[A-Za-z0-9._-]+)/actions/runs/(\d{1,20})"
+        + r"/deployment_protection_rule"
+    )
+    match = fullmatch(pattern, given.path)
+    if (
+        not same_origin
+        or given.username is not None
+        or given.query
+        or given.fragment
+        or match is None
+        or match.group(1).lower() != repository.lower()
+    ):
+        raise CallbackRefused(
+            f"deployment_callback_url {url!r} is not {repository}'s review endpoint "
+            f"under GITHUB_API_URL ({api_url})"
+        )
+    return int(match.group(2))
+
+
+def deployment_protection_delivery(
+    payload: Mapping[str, Any], api_url: str
+) -> DeploymentProtectionDelivery:
+    """A `deployment_protection_rule` delivery; PayloadError when malformed, CallbackRefused
+    when its callback URL is not the run's review endpoint under `api_url`."""
+    repo = part(payload, "repository")
+    full_name = _name(repo, "full_name", "repository")
+    deployment = part(payload, "deployment")
+    callback_url = payload.get("deployment_callback_url")
+    if not isinstance(callback_url, str):
+        raise PayloadError("payload.deployment_callback_url is missing or not a string")
+    environment = _name(payload, "environment", "payload", MAX_ENVIRONMENT)
+    installation = required_installation_id(payload)
+    run_id = callback_run_id(callback_url, api_url, full_name)
+    creator = deployment.get("creator")
+    html_url = _optional_name(repo, "html_url") or f"https://github.com/{full_name}"
+    return DeploymentProtectionDelivery(
+        repository=full_name,
+        environment=environment,
+        ref=_name(deployment, "ref", "deployment"),
+        sha=_optional_name(deployment, "sha"),
+        event=_optional_name(payload, "event"),
+        run_id=run_id,
+        run_url=f"{html_url}/actions/runs/{run_id}",
+        callback_url=callback_url,
+        installation_id=installation,
+        creator=user(creator) if isinstance(creator, Mapping) and creator.get("id") else None,
     )

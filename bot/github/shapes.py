@@ -45,6 +45,9 @@ class Repository:
     github_id: int
     owner: str
     name: str
+    # GitHub's `updated_at` of the repository, where the object has one: a rename moves it,
+    # so of two pictures of one repository the later one names it.
+    updated_at: datetime | None = None
 
     @property
     def full_name(self) -> str:
@@ -128,3 +131,37 @@ class RepositoriesDelivery:
     installation_id: int
     added: tuple[Repository, ...]
     removed: tuple[Repository, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HookDelivery:
+    """One attempt of the App's webhook, as `GET /app/hook/deliveries` lists it."""
+
+    id: int  # the attempt's: the one to ask again
+    guid: str  # X-GitHub-Delivery, shared by every attempt of one delivery
+    delivered_at: datetime
+    status_code: int  # 0 when no answer came (a refused connection, a timeout)
+    event: str
+    action: str | None
+    redelivery: bool
+
+    @property
+    def answered_2xx(self) -> bool:
+        return 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentProtectionDelivery:
+    """`deployment_protection_rule` `requested`: a deployment waits for the App's review,
+    to be POSTed to `callback_url` (the run's review endpoint) as the installation."""
+
+    repository: str  # owner/name
+    environment: str
+    ref: str
+    sha: str | None
+    event: str | None  # what started the workflow: push, workflow_dispatch, ...
+    run_id: int
+    run_url: str  # the workflow run's page, for people
+    callback_url: str
+    installation_id: int
+    creator: GitHubUser | None  # who created the deployment

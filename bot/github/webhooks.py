@@ -20,10 +20,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.api.errors import ApiError, error_response
-from bot.github.handlers import router
+from bot.github.followups import AfterCommit
+from bot.github.handlers import app_router, router
 from bot.github.parse import PayloadError
 from bot.logs import log_context
+from bot.reminders import realtime
 from bot.store import deliveries
+from bot.store.availability import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -79,22 +82,32 @@ async def verified_event(request: Request) -> Event:
     return event
 
 
-async def apply_delivery(request: Request, event: Event, action: str | None) -> tuple[int, str]:
-    """Claim and apply the delivery in one transaction; (status, outcome)."""
+async def apply_delivery(
+    request: Request, event: Event, action: str | None, after: AfterCommit
+) -> tuple[int, str, list[Any]]:
+    """Claim and apply the delivery in one transaction; (status, outcome, handler results)."""
     db = request.app.state.db
     now = request.app.state.clock()
-    handled = bool(router.fetch(event))
+    handlers = router.fetch(event)
+    app_handlers = app_router.fetch(event)
+    handled = bool(handlers or app_handlers)
+    results: list[Any] = []
     async with db.transaction():
         claimed = await deliveries.claim_delivery(
             db, event.delivery_id, event.event, action, "applied" if handled else "ignored", now
         )
-        if claimed and handled:
-            await router.dispatch(event, db, now)
+        if claimed:
+            # router.dispatch, keeping what each handler returns for after the commit.
+            results = [await handler(event, db, now) for handler in handlers]
+            for handler in app_handlers:
+                await handler(event, db, now, after)
     if not claimed:
-        return 200, "duplicate"
+        return 200, "duplicate", []
     if event.event == "ping":
-        return 200, "pong"
-    return (200, "applied") if handled else (202, "ignored")
+        return 200, "pong", []
+    if not handled:
+        return 202, "ignored", []
+    return 200, "applied", results
 
 
 async def record_failure(
@@ -117,7 +130,7 @@ async def record_failure(
 def failure_status(exc: Exception) -> int:
     if isinstance(exc, PayloadError):
         return 422
-    if isinstance(exc, ConnectionError | OSError | TimeoutError):
+    if database_unavailable(exc):
         return 503
     return 500
 
@@ -136,8 +149,9 @@ async def receive_webhook(request: Request) -> JSONResponse:
             return error_response(exc.status, exc.detail)
         action = event.data.get("action")
         fields["action"] = action = action[:MAX_NAME_CHARS] if isinstance(action, str) else None
+        after = AfterCommit(request.app.state)
         try:
-            status, outcome = await apply_delivery(request, event, action)
+            status, outcome, results = await apply_delivery(request, event, action, after)
         except Exception as exc:
             failure = exc
             await record_failure(request, event, action, exc)
@@ -148,7 +162,15 @@ async def receive_webhook(request: Request) -> JSONResponse:
                 detail = f"the payload is malformed: {exc}"
             return error_response(status, detail)
         fields.update(outcome=outcome, status=status)
-        return JSONResponse({"detail": outcome, "delivery": guid}, status_code=status)
+        # Real-time DMs of the review requests it made: after the commit and the answer.
+        made = realtime.made_requests(results)
+        if made:
+            after.later(realtime.announce, request.app.state, made)
+        return JSONResponse(
+            {"detail": outcome, "delivery": guid},
+            status_code=status,
+            background=after.background(),
+        )
     finally:
         fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
         level = logging.INFO

@@ -21,6 +21,7 @@ from bot.github.shapes import PullRequest
 from bot.jobs.cycle import run_cycle
 from bot.jobs.summary import Counts, Summary
 from bot.progress import Progress
+from bot.reminders import realtime
 from bot.store import github_state, sync_state
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ async def store(state: Any, project: dict, pr: PullRequest) -> bool:
     """Write one pull request with its author and review requests; True when applied."""
     async with state.db.transaction():
         stored = await github_state.store_pull_request(state.db, project["id"], pr, state.clock())
+    await realtime.announce(state, realtime.made_requests([stored]))  # after the commit
     return stored.applied
 
 

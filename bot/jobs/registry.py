@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.jobs import pull_requests, reminders, reviews
+from bot.jobs import pull_requests, redeliver, reminders, reviews
 from bot.jobs.scheduler import JobSpec
 from bot.releases import work as releases
+from bot.reminders.schedule import quarter_hours
 from bot.settings import Settings
 
 # The first runs come this soon after start-up (webhooks may have been lost meanwhile),
@@ -30,6 +31,16 @@ def every(
     return trigger
 
 
+def every_redeliver_minutes(settings: Settings) -> IntervalTrigger | None:
+    """Every REDELIVER_MINUTES, first soon after start-up (a deploy may have failed some).
+
+    0 turns the backstop off.
+    """
+    if not settings.redeliver_minutes:
+        return None
+    return every("redeliver_minutes")(settings)
+
+
 def every_minute(settings: Settings) -> IntervalTrigger:
     return IntervalTrigger(minutes=1, start_date=datetime.now(UTC) + timedelta(seconds=30))
 
@@ -37,8 +48,11 @@ def every_minute(settings: Settings) -> IntervalTrigger:
 JOBS: tuple[JobSpec, ...] = (
     JobSpec(pull_requests.NAME, every("pull_request_sync_minutes"), pull_requests.job),
     JobSpec(reviews.NAME, every("review_sync_minutes", 2 * FIRST_RUN_DELAY), reviews.job),
-    # REMINDER_CRON in TIMEZONE; the reminders table keeps a second run from resending.
-    JobSpec("IdlersReminder", reminders.reminder_trigger, reminders.remind_idlers),
+    # Every quarter hour, so REMINDER_CRON's time is reached in every person's zone; the
+    # reminders table keeps each person to one reminder per their local day.
+    JobSpec("IdlersReminder", quarter_hours, reminders.scheduled_reminders),
     # Finishes what a release's after-the-answer work left undone (a crash, a source down).
     JobSpec(releases.NAME, every_minute, releases.process_pending_releases),
+    # Asks GitHub again for the deliveries that failed here (GitHub never does by itself).
+    JobSpec(redeliver.NAME, every_redeliver_minutes, redeliver.job),
 )

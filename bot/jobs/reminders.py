@@ -1,20 +1,32 @@
-"""IdlersReminder: nudge every idle reviewer once a day, by DM or in the team channel."""
+"""IdlersReminder: nudge each idle reviewer once per their local working day, on their clock.
+
+The job wakes every quarter hour (`bot.reminders.schedule`). Each person is looked at in
+their own time zone (`metadata.timezone`, their Slack profile's, else TIMEZONE): they are
+due inside their working hours on a working day, once REMINDER_CRON's time has come on
+their day, unless snoozed, opted out, already reminded on that local day, or nothing of
+theirs has been idle REMINDER_MIN_IDLE_HOURS working hours. `reviewer remind` reminds
+everyone inside their hours now, whatever the time REMINDER_CRON names.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.datastructures import State
 
-from bot.jobs.cron import crontab_trigger
 from bot.logs import log_context
+from bot.reminders import escalation
+from bot.reminders.people import PersonZone, opted_out, snoozed_until
+from bot.reminders.schedule import reminder_time_today, schedule_reached
+from bot.reminders.worktime import WorkingTime, is_working_time, working_seconds
+from bot.reminders.zones import zone_of
 from bot.settings import Settings
 from bot.slack.identity import metadata_slack_id
 from bot.slack.messages import (
@@ -22,6 +34,7 @@ from bot.slack.messages import (
     IdlePullRequest,
     Message,
     channel_message,
+    escalation_message,
     idle_dm,
 )
 from bot.store import reminders as store
@@ -30,17 +43,20 @@ from bot.store.users import update_metadata
 
 log = logging.getLogger(__name__)
 
-OPT_OUT_VALUES = (False, "false", "off", "no")
-
-
-def reminder_trigger(settings: Settings) -> CronTrigger:
-    """When the reminder runs: REMINDER_CRON read in TIMEZONE."""
-    return crontab_trigger(settings.reminder_cron, settings.timezone)
-
 
 def local_day(now: datetime, timezone: str) -> str:
     """The day `now` falls on in `timezone`, as YYYY-MM-DD: reminders go out once per it."""
     return now.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+@dataclass(frozen=True)
+class Request:
+    """One idle review request of a reviewer, as the reminder sees it."""
+
+    pull_request_id: int
+    requested_at: datetime
+    labels: tuple[str, ...]
+    pr: IdlePullRequest
 
 
 @dataclass
@@ -48,6 +64,11 @@ class Reviewer:
     user_id: int
     login: str
     metadata: dict[str, Any]
+    requests: list[Request] = field(default_factory=list)
+    zone: PersonZone | None = None
+    # Their local day (YYYY-MM-DD), on which they are reminded at most once.
+    day: str = ""
+    # What the reminder lists: the requests idle long enough (set once they are due).
     pull_requests: list[IdlePullRequest] = field(default_factory=list)
 
 
@@ -66,6 +87,20 @@ class Outgoing:
         return [r.login for r in self.reviewers]
 
 
+@dataclass(frozen=True)
+class PersonStatus:
+    """Where a reviewer stands this run: their zone, and due now or why not."""
+
+    login: str
+    zone: str
+    local_time: str
+    why_not: str | None  # None: due now
+
+    def line(self) -> str:
+        state = "due now" if self.why_not is None else f"not now: {self.why_not}"
+        return f"{self.login}: {self.zone}, {self.local_time}, {state}"
+
+
 @dataclass
 class ReminderSummary:
     """What a run did, counted in reviewers: reminded, failed, or skipped (and why)."""
@@ -76,6 +111,8 @@ class ReminderSummary:
     skipped: int = 0
     skipped_why: dict[str, str] = field(default_factory=dict)  # login -> reason
     messages: list[Outgoing] = field(default_factory=list)
+    people: list[PersonStatus] = field(default_factory=list)
+    escalated: int = 0
 
     def skip(self, reviewer: Reviewer, why: str) -> None:
         self.skipped += 1
@@ -88,33 +125,98 @@ class ReminderSummary:
             "failed": self.failed,
             "skipped": self.skipped,
             "messages": len(self.messages),
+            "escalated": self.escalated,
         }
 
 
-def reviewers_from_rows(rows: list[dict[str, Any]], now: datetime) -> list[Reviewer]:
-    """Group the idle-review rows by reviewer, in the order the rows came."""
+def ignored(labels: Any, ignore: frozenset[str]) -> bool:
+    """Whether a pull request carries one of the REMINDER_IGNORE_LABELS (any case)."""
+    if not ignore or not isinstance(labels, list):
+        return False
+    return any(isinstance(label, str) and label.lower() in ignore for label in labels)
+
+
+def reviewers_from_rows(
+    rows: Iterable[dict[str, Any]], now: datetime, ignore: frozenset[str] = frozenset()
+) -> list[Reviewer]:
+    """Group the idle-review rows by reviewer, in the order the rows came; leave out
+    pull requests carrying an ignored label."""
     by_user: dict[int, Reviewer] = {}
     for row in rows:
+        if ignored(row["labels"], ignore):
+            continue
         reviewer = by_user.get(row["user_id"])
         if reviewer is None:
             metadata = row["metadata"] if isinstance(row["metadata"], dict) else {}
             reviewer = by_user[row["user_id"]] = Reviewer(row["user_id"], row["username"], metadata)
-        reviewer.pull_requests.append(
-            IdlePullRequest(
-                title=row["title"],
-                url=row["url"],
-                number=row["number"],
-                repository=f"{row['repo_owner']}/{row['repo_name']}",
-                author=row["author"],
-                waiting=now - row["requested_at"],
-            )
-        )
+        reviewer.requests.append(request_from_row(row, now))
     return list(by_user.values())
 
 
-def opted_out(metadata: dict[str, Any]) -> bool:
-    value = metadata.get("reminders", True)
-    return value in OPT_OUT_VALUES or (isinstance(value, str) and value.lower() in OPT_OUT_VALUES)
+def request_from_row(row: dict[str, Any], now: datetime) -> Request:
+    labels = row["labels"] if isinstance(row["labels"], list) else []
+    return Request(
+        pull_request_id=row["pull_request_id"],
+        requested_at=row["requested_at"],
+        labels=tuple(str(label) for label in labels),
+        pr=IdlePullRequest(
+            title=row["title"],
+            url=row["url"],
+            number=row["number"],
+            repository=f"{row['repo_owner']}/{row['repo_name']}",
+            author=row["author"],
+            waiting=now - row["requested_at"],
+        ),
+    )
+
+
+def idle_long_enough(
+    requests: Iterable[Request], now: datetime, zone: ZoneInfo, work: WorkingTime, hours: float
+) -> list[Request]:
+    """The requests idle at least `hours` of working time in `zone`."""
+    if hours <= 0:
+        return list(requests)
+    needed = hours * 3600
+    return [
+        r
+        for r in requests
+        if working_seconds(r.requested_at, now, zone, work, at_most=needed) >= needed
+    ]
+
+
+def why_not_due(
+    reviewer: Reviewer,
+    now: datetime,
+    settings: Settings,
+    *,
+    on_schedule: bool,
+) -> str | None:
+    """Why the reviewer is not reminded now (None: they are due). Sets what they would get."""
+    assert reviewer.zone is not None
+    zone = reviewer.zone.zone
+    local = now.astimezone(zone)
+    work = WorkingTime.from_settings(settings)
+    if opted_out(reviewer.metadata):
+        return "reminders are off in their metadata"
+    if not work.is_working_day(local.date()):
+        return f"not a working day ({local:%A})"
+    if not is_working_time(now, zone, work):
+        return f"outside working hours ({local:%H:%M} local)"
+    if on_schedule:
+        fire = reminder_time_today(now, zone, settings.reminder_cron)
+        if fire is None:
+            return "REMINDER_CRON names no time today"
+        if fire > now:
+            return f"before the reminder time ({fire.astimezone(zone):%H:%M} local)"
+    until = snoozed_until(reviewer.metadata, zone, now)
+    if until is not None:
+        return f"snoozed until {until.astimezone(zone).isoformat(timespec='minutes')}"
+    waiting = idle_long_enough(reviewer.requests, now, zone, work, settings.reminder_min_idle_hours)
+    if not waiting:
+        hours = f"{settings.reminder_min_idle_hours:g}"
+        return f"nothing idle for {hours} working hours yet"
+    reviewer.pull_requests = [r.pr for r in waiting]
+    return None
 
 
 async def find_slack_id(
@@ -165,49 +267,75 @@ async def send(slack: AsyncWebClient, outgoing: Outgoing) -> None:
         outgoing.outcome = "sent"
 
 
-async def remind_idlers(state: State, *, dry_run: bool = False) -> ReminderSummary:
-    """Send today's reminders: a DM per reviewer Slack knows, the channel for the rest.
+async def remind_idlers(
+    state: State, *, dry_run: bool = False, on_schedule: bool = False
+) -> ReminderSummary:
+    """Remind, now, every idle reviewer who is due on their own clock.
 
-    `state` is the app's state (settings, db, clock, slack). With `dry_run` nothing is
-    sent or stored; the summary's `messages` say what would have gone where.
+    `state` is the app's state (settings, db, clock, slack). `on_schedule` (the scheduled
+    job) also waits for REMINDER_CRON's time on each person's day. With `dry_run` nothing
+    is sent or stored; the summary's `messages` and `people` say what would happen.
     """
     settings: Settings = state.settings
     now: datetime = state.clock()
     summary = ReminderSummary(local_day(now, settings.timezone))
-    run = _Run(state.db, state.slack, summary, now, dry_run=dry_run)
+    run = _Run(state, summary, now, dry_run=dry_run, on_schedule=on_schedule)
     token = log_context.set({**(log_context.get() or {}), "job": "remind_idlers"})
     try:
-        await run.remind(await store.idle_reviews(run.db), settings.slack_channel)
+        rows = await store.idle_reviews(state.db)
+        reviewers = reviewers_from_rows(rows, now, settings.reminder_ignore_labels)
+        await run.remind(reviewers, settings.slack_channel)
+        if settings.reminder_escalate_days and reviewers:
+            await run.escalate(reviewers, settings)
     finally:
         log_context.reset(token)
     return run.summary
+
+
+async def scheduled_reminders(state: State) -> ReminderSummary:
+    """The scheduled job: every quarter hour, each person at REMINDER_CRON's time on their day."""
+    return await remind_idlers(state, on_schedule=True)
 
 
 @dataclass
 class _Run:
     """One run of the reminder; a dry run sends and stores nothing."""
 
-    db: Database
-    slack: AsyncWebClient | None
+    state: State
     summary: ReminderSummary
     now: datetime
     dry_run: bool = False
+    on_schedule: bool = False
 
-    async def remind(self, rows: list[dict[str, Any]], channel: str | None) -> None:
+    @property
+    def db(self) -> Database:
+        return self.state.db
+
+    @property
+    def slack(self) -> AsyncWebClient | None:
+        return self.state.slack
+
+    async def remind(self, reviewers: list[Reviewer], channel: str | None) -> None:
         summary = self.summary
-        reviewers = reviewers_from_rows(rows, self.now)
         if not reviewers:
             log.info("nothing is idle; no reminders", extra=summary.as_log())
             return
+        settings: Settings = self.state.settings
+        zones = getattr(self.state, "slack_zones", None)
+        for reviewer in reviewers:
+            reviewer.zone = await zone_of(reviewer.metadata, settings.timezone, zones)
+            reviewer.day = self.now.astimezone(reviewer.zone.zone).date().isoformat()
         if self.slack is None and not self.dry_run:
             for reviewer in reviewers:
                 summary.skip(reviewer, "Slack is off")
             log.warning("Slack is off; no reminders sent", extra=summary.as_log())
             return
-        direct, unnamed = await self.targets(reviewers)
+        due = await self.due(reviewers, settings)
+        direct, unnamed = await self.targets(due)
         for slack_id, reviewer in direct:
             if await self.claim([reviewer], slack_id):
-                await self.deliver(Outgoing(slack_id, idle_dm(reviewer.pull_requests), [reviewer]))
+                message = idle_dm(reviewer.pull_requests, snooze_for=reviewer.user_id)
+                await self.deliver(Outgoing(slack_id, message, [reviewer]))
         if unnamed and not channel:
             for reviewer in unnamed:
                 summary.skip(reviewer, "no slack_id and no SLACK_CHANNEL")
@@ -223,20 +351,77 @@ class _Run:
                 await self.deliver(Outgoing(channel, message, group))
         log.info("reminders done", extra={**summary.as_log(), "dry_run": self.dry_run})
 
+    async def escalate(self, reviewers: list[Reviewer], settings: Settings) -> None:
+        """Name the requests idle REMINDER_ESCALATE_DAYS working days in SLACK_CHANNEL,
+        once per the team's day, inside the team's hours (TIMEZONE)."""
+        days = settings.reminder_escalate_days
+        assert days is not None
+        channel = settings.slack_channel
+        team = ZoneInfo(settings.timezone)
+        work = WorkingTime.from_settings(settings)
+        if not channel:
+            log.warning("REMINDER_ESCALATE_DAYS is set but SLACK_CHANNEL is not; no escalation")
+            return
+        if not is_working_time(self.now, team, work):
+            return
+        if self.on_schedule and not schedule_reached(self.now, team, settings.reminder_cron):
+            return
+        if self.slack is None and not self.dry_run:
+            return
+        day = self.summary.day
+        already = await store.escalated_on(self.db, day)
+        found = escalation.escalations_due(reviewers, self.now, work, days, skip=already)
+        if not self.dry_run:
+            found = [
+                e
+                for e in found
+                if await store.claim_escalation(
+                    self.db, e.pull_request_id, e.user_id, day, self.now
+                )
+            ]
+        if not found:
+            return
+        outgoing = Outgoing(channel, escalation_message([e.item for e in found], days), [])
+        self.summary.messages.append(outgoing)
+        if self.dry_run or self.slack is None:
+            outgoing.outcome = "dry-run"
+            return
+        await send(self.slack, outgoing)
+        pairs = [(e.pull_request_id, e.user_id) for e in found]
+        if outgoing.outcome == "sent":
+            self.summary.escalated += len(found)
+            log.info("escalation sent", extra={"target": channel, "requests": len(found)})
+        else:
+            await store.release_escalations(self.db, pairs, day)
+            log.warning("escalation not sent", extra={"target": channel, "error": outgoing.error})
+
+    async def due(self, reviewers: list[Reviewer], settings: Settings) -> list[Reviewer]:
+        """The reviewers due now; the others are skipped with the reason."""
+        days = {reviewer.day for reviewer in reviewers}
+        already = await store.reminded_on(self.db, days)
+        due = []
+        for reviewer in reviewers:
+            why = why_not_due(reviewer, self.now, settings, on_schedule=self.on_schedule)
+            if why is None and (reviewer.user_id, reviewer.day) in already:
+                why = f"already reminded on {reviewer.day}"
+            assert reviewer.zone is not None
+            local = self.now.astimezone(reviewer.zone.zone)
+            self.summary.people.append(
+                PersonStatus(reviewer.login, str(reviewer.zone), f"{local:%a %H:%M}", why)
+            )
+            if why is None:
+                due.append(reviewer)
+            else:
+                self.summary.skip(reviewer, why)
+        return due
+
     async def targets(
         self, reviewers: list[Reviewer]
     ) -> tuple[list[tuple[str, Reviewer]], list[Reviewer]]:
         """(Slack id, reviewer) for each DM, and the reviewers to name in the channel."""
-        already = await store.reminded_on(self.db, self.summary.day)
         direct: list[tuple[str, Reviewer]] = []
         unnamed: list[Reviewer] = []
         for reviewer in reviewers:
-            if opted_out(reviewer.metadata):
-                self.summary.skip(reviewer, "reminders are off in their metadata")
-                continue
-            if reviewer.user_id in already:
-                self.summary.skip(reviewer, f"already reminded on {self.summary.day}")
-                continue
             slack_id = metadata_slack_id(reviewer.metadata)
             if slack_id is None and self.slack is not None:
                 slack_id = await find_slack_id(
@@ -249,16 +434,15 @@ class _Run:
         return direct, unnamed
 
     async def claim(self, reviewers: list[Reviewer], target: str) -> list[Reviewer]:
-        """The reviewers this run may remind today; a concurrent run may have taken some."""
+        """The reviewers this run may remind on their day; a concurrent run may have some."""
         if self.dry_run:
             return reviewers
-        day = self.summary.day
         claimed = []
         for reviewer in reviewers:
-            if await store.claim(self.db, reviewer.user_id, day, target, self.now):
+            if await store.claim(self.db, reviewer.user_id, reviewer.day, target, self.now):
                 claimed.append(reviewer)
             else:
-                self.summary.skip(reviewer, f"already reminded on {day}")
+                self.summary.skip(reviewer, f"already reminded on {reviewer.day}")
         return claimed
 
     async def deliver(self, outgoing: Outgoing) -> None:
@@ -274,6 +458,6 @@ class _Run:
         else:
             self.summary.failed += len(outgoing.reviewers)
             # Given back, so a later run today may try them again.
-            ids = [r.user_id for r in outgoing.reviewers]
-            await store.release(self.db, ids, self.summary.day)
+            for reviewer in outgoing.reviewers:
+                await store.release(self.db, [reviewer.user_id], reviewer.day)
             log.warning("reminder not sent", extra={**extra, "error": outgoing.error})

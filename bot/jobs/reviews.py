@@ -22,6 +22,7 @@ from bot.jobs.cycle import run_cycle
 from bot.jobs.pull_requests import adopt_repository, open_pulls
 from bot.jobs.summary import Counts, Summary
 from bot.progress import Progress
+from bot.reminders import realtime
 from bot.store import github_state, sync_state
 
 NAME = "ReviewFetcher"
@@ -57,6 +58,7 @@ async def store(state: Any, project: dict, pr: PullRequest, reviews: list[Review
         stored = await github_state.store_pull_request(db, project["id"], pr, now, reviews=reviews)
         before = await sync_state.review_states(db, stored.id)
         written = await github_state.upsert_reviews(db, stored.id, reviews, stored.user_ids)
+    await realtime.announce(state, realtime.made_requests([stored]))  # after the commit
     return sum(
         r.github_id in written and before.get(r.github_id) != (r.state, r.submitted_at)
         for r in reviews

@@ -35,7 +35,8 @@ class JobSpec:
     """A periodic job: its name, when it runs (built from the settings), what it does."""
 
     name: str
-    trigger: Callable[[Settings], BaseTrigger]
+    # None: the settings turn the job off.
+    trigger: Callable[[Settings], BaseTrigger | None]
     func: Callable[[Any], Awaitable[object]]
 
 
@@ -147,12 +148,17 @@ class Scheduler:
             timezone=ZoneInfo(settings.timezone),
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
         )
+        started = []
         for spec in self.jobs:
+            trigger = spec.trigger(settings)
+            if trigger is None:
+                continue
             self._scheduler.add_job(
-                self.run, trigger=spec.trigger(settings), args=[spec], id=spec.name, name=spec.name
+                self.run, trigger=trigger, args=[spec], id=spec.name, name=spec.name
             )
+            started.append(spec.name)
         self._scheduler.start()
-        log.info("scheduler started", extra={"jobs": [spec.name for spec in self.jobs]})
+        log.info("scheduler started", extra={"jobs": started})
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

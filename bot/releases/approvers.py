@@ -64,9 +64,21 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def approvers_url(template: str, team_project: str) -> str:
-    """APPROVERS_URL with `{TeamProject}` filled in (escaped for a URL)."""
-    return template.replace("{TeamProject}", quote(team_project, safe=""))
+def approvers_url(template: str, team_project: str, environment: str = "") -> str:
+    """APPROVERS_URL with `{TeamProject}` and `{Environment}` (a GitHub deployment's
+    environment; empty for other releases) filled in, escaped for a URL."""
+    return template.replace("{TeamProject}", quote(team_project, safe="")).replace(
+        "{Environment}", quote(environment, safe="")
+    )
+
+
+def leave_out(
+    approvers: list[Approver], person: set[tuple[str, str]]
+) -> tuple[list[Approver], list[Approver]]:
+    """(kept, left out): the approvers who are not `person` (keys as `Approver.keys`),
+    and those who are, e.g. a deployment's creator, who never approves their own."""
+    kept = [a for a in approvers if not a.keys() & person]
+    return kept, [a for a in approvers if a.keys() & person]
 
 
 # Characters that would make a To header name more than one mailbox, or a display name.
@@ -164,11 +176,12 @@ async def fetch_approvers(
     template: str,
     team_project: str,
     *,
+    environment: str = "",
     tries: int = TRIES,
     retry_delay: float = RETRY_DELAY,
 ) -> list[Approver]:
     """GET the approvers, retrying timeouts, dropped connections, 5xx and 429."""
-    url = approvers_url(template, team_project)
+    url = approvers_url(template, team_project, environment)
     async with httpx.AsyncClient(
         timeout=TIMEOUT, follow_redirects=True, verify=tls_context()
     ) as client:

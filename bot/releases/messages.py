@@ -13,6 +13,11 @@ Row = Mapping[str, Any]
 
 APPROVE_ACTION = "release_approve"
 REJECT_ACTION = "release_reject"
+# The modal Reject opens to ask for a reason, and its one input.
+REJECT_VIEW = "release_reject_reason"
+REASON_BLOCK = "reason"
+REASON_INPUT = "reason"
+MAX_REASON = 900
 
 
 def approver_label(approver: Row) -> str:
@@ -25,11 +30,39 @@ def approver_label(approver: Row) -> str:
     )
 
 
+RUN_LABEL = "Workflow run"
+
+
+def github_deployment(release: Row) -> Mapping[str, Any] | None:
+    """The details of a release a GitHub deployment protection rule asked about."""
+    details = release.get("details")
+    return details if release.get("source") == "github" and details else None
+
+
 def release_title(release: Row) -> str:
+    deployment = github_deployment(release)
+    if deployment:
+        return (
+            f"Deployment of {deployment['ref']} to {deployment['environment']} "
+            f"({deployment['repository']})"
+        )
     return f"{release['release_name']} ({release['team_project']}, release {release['release_id']})"
 
 
 def release_details(release: Row) -> list[tuple[str, str]]:
+    """(label, value) rows naming the release; a deployment's repository, environment,
+    ref and workflow run."""
+    deployment = github_deployment(release)
+    if deployment:
+        rows = [
+            ("Repository", deployment["repository"]),
+            ("Environment", deployment["environment"]),
+            ("Ref", deployment["ref"]),
+            (RUN_LABEL, deployment["run_url"]),
+        ]
+        if deployment.get("creator"):
+            rows.append(("Deployed by", deployment["creator"]))
+        return rows
     return [
         ("Release", release["release_name"]),
         ("Release id", release["release_id"]),
@@ -70,11 +103,18 @@ def email_message(
     return message
 
 
+def _field_text(release: Row, label: str, value: str) -> str:
+    if label == RUN_LABEL:  # a link to the run, named by its number
+        run = escape_mrkdwn(f"#{release['details']['run_id']}")
+        return f"*{label}*\n<{escape_mrkdwn(value)}|{run}>"
+    return f"*{label}*\n{escape_mrkdwn(value)}"
+
+
 def _details_block(release: Row) -> dict:
     return {
         "type": "section",
         "fields": [
-            {"type": "mrkdwn", "text": f"*{label}*\n{escape_mrkdwn(value)}"}
+            {"type": "mrkdwn", "text": _field_text(release, label, value)}
             for label, value in release_details(release)
         ],
     }
@@ -135,3 +175,32 @@ def slack_outcome(release: Row, approver: Row, status: str) -> tuple[str, list[d
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{line} Status: *{status}*"}]},
     ]
     return text, blocks
+
+
+def reject_modal(release: Row, approver_id: int) -> dict[str, Any]:
+    """The modal asking why, before a rejection is recorded (`private_metadata`: who)."""
+    return {
+        "type": "modal",
+        "callback_id": REJECT_VIEW,
+        "private_metadata": str(approver_id),
+        "title": {"type": "plain_text", "text": "Reject the release"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*{escape_mrkdwn(release_title(release))}*"},
+            },
+            {
+                "type": "input",
+                "block_id": REASON_BLOCK,
+                "label": {"type": "plain_text", "text": "Why do you reject it?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": REASON_INPUT,
+                    "multiline": True,
+                    "max_length": MAX_REASON,
+                },
+            },
+        ],
+    }

@@ -34,24 +34,43 @@ def approval_page(view: Mapping[str, Any], notice: str | None = None) -> str:
     """`view` is `views.approval_json(...)`; buttons only while a decision can be made."""
     release = view["release"]
     approver = view["approver"]
+    deployment = release.get("details") if release.get("source") == "github" else None
+    named = (
+        [
+            ("Repository", deployment["repository"]),
+            ("Environment", deployment["environment"]),
+            ("Ref", deployment["ref"]),
+            ("Deployed by", deployment.get("creator") or ""),
+        ]
+        if deployment
+        else [
+            ("Release", release["ReleaseName"]),
+            ("Release id", release["ReleaseId"]),
+            ("Team project", release["TeamProject"]),
+        ]
+    )
     rows = [
-        ("Release", release["ReleaseName"]),
-        ("Release id", release["ReleaseId"]),
-        ("Team project", release["TeamProject"]),
+        *named,
         ("Status", release["status"]),
         ("Approvals", f"{release['approvals']} of {release['approvals_needed']}"),
         ("Approved by", ", ".join(release["approved_by"]) or "nobody yet"),
         ("You", approver["name"] or approver["email"] or ""),
         ("Your decision", approver["decision"] or "none yet"),
+        ("Your comment", approver.get("comment") or ""),
         ("Your link expires", iso(approver["expires_at"]) or ""),
     ]
     table = "".join(
         f"<tr><th>{escape(label)}</th><td>{escape(str(value))}</td></tr>" for label, value in rows
     )
+    if deployment:
+        run = escape(deployment["run_url"])
+        table += f"<tr><th>Workflow run</th><td><a href='{run}'>{run}</a></td></tr>"
     can_decide = release["status"] == PENDING and approver["decision"] is None
     form = (
         # No action: the form posts back to this very URL, token included.
         '<form method="post">'
+        "<p><label>Comment (the reason; passed on to the pipeline)<br>"
+        '<textarea name="comment" rows="3" cols="50" maxlength="900"></textarea></label></p>'
         '<button class="approve" name="decision" value="approve">Approve</button>'
         '<button class="reject" name="decision" value="reject">Reject</button>'
         "</form>"

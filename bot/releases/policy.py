@@ -72,6 +72,7 @@ class Verdict(Enum):
     REPEAT = "repeat"  # already recorded the same way: answer as before (idempotent)
     GONE = "gone"  # the token expired: 410
     CONFLICT = "conflict"  # the release is decided, or this approver decided otherwise: 409
+    FORBIDDEN = "forbidden"  # the deployment's creator deciding on their own deployment: 403
 
 
 def judge_decision(approver: Row, status: str, decision: str, now: datetime) -> Verdict:
@@ -83,3 +84,15 @@ def judge_decision(approver: Row, status: str, decision: str, now: datetime) -> 
     if status != PENDING or approver["decision"] is not None:
         return Verdict.CONFLICT
     return Verdict.RECORD
+
+
+def is_deployment_creator(release: Row, approver: Row) -> bool:
+    """True when `approver` is who created the release's GitHub deployment.
+
+    Creators are left out of the approvers when those are fetched; this keeps one who
+    slipped through (a renamed login, say) from deciding on their own deployment.
+    """
+    details = release.get("details") or {}
+    creator = details.get("creator") if release.get("source") == "github" else None
+    login = approver.get("github_login")
+    return bool(creator and login and creator.lower() == login.lower())

@@ -15,7 +15,9 @@ from starlette.datastructures import State
 
 from bot.logs import log_context
 from bot.releases import decisions
-from bot.releases.approvers import ApproversError, fetch_approvers
+from bot.releases.approvers import ApproversError, fetch_approvers, leave_out
+from bot.releases.callback_sender import deliver_due
+from bot.releases.messages import github_deployment
 from bot.releases.notify import notify_approver
 from bot.releases.policy import PENDING, approvals_needed, token_ttl
 from bot.releases.tokens import new_token, token_hash
@@ -35,8 +37,20 @@ async def fetch_and_keep_approvers(state: State, release: dict) -> bool:
     if not settings.approvers_url:
         await store.record_fetch_error(db, release["id"], "APPROVERS_URL is not set")
         return False
+    deployment = github_deployment(release)
     try:
-        approvers = await fetch_approvers(settings.approvers_url, release["team_project"])
+        approvers = await fetch_approvers(
+            settings.approvers_url,
+            release["team_project"],
+            environment=deployment["environment"] if deployment else "",
+        )
+        details = None
+        if deployment and (deployment.get("creator") or deployment.get("creator_id")):
+            # The deployment's creator never approves their own deployment.
+            approvers, left_out = leave_out(approvers, await person_keys(db, deployment))
+            if not approvers:
+                raise ApproversError("no approvers besides the deployment's creator")
+            details = {**deployment, "left_out": [a.label for a in left_out]}
     except ApproversError as exc:
         log.warning("approvers not fetched", extra={"release": release["id"], "error": str(exc)})
         await store.record_fetch_error(db, release["id"], str(exc))
@@ -53,8 +67,25 @@ async def fetch_and_keep_approvers(state: State, release: dict) -> bool:
         for a in approvers
     ]
     needed = approvals_needed(len(rows), settings.release_min_approvals)
-    await store.store_approvers(db, release["id"], rows, needed, now)
+    await store.store_approvers(db, release["id"], rows, needed, now, details)
     return True
+
+
+async def person_keys(db: Any, deployment: dict[str, Any]) -> set[tuple[str, str]]:
+    """How the deployment's creator may appear among approvers: their GitHub login, and
+    the Slack id and email a user we know by that login or id keeps in their metadata."""
+    keys: set[tuple[str, str]] = set()
+    if deployment.get("creator"):
+        keys.add(("github_login", deployment["creator"].lower()))
+    known = await store.known_user(db, deployment.get("creator_id"), deployment.get("creator"))
+    metadata = (known or {}).get("metadata") or {}
+    if isinstance(metadata.get("slack_id"), str):
+        keys.add(("slack_id", metadata["slack_id"]))
+    if isinstance(metadata.get("email"), str):
+        keys.add(("email", metadata["email"].lower()))
+    if known:
+        keys.add(("github_login", known["username"].lower()))
+    return keys
 
 
 async def process_release(state: State, pk: int) -> None:
@@ -101,7 +132,15 @@ async def process_pending_releases(state: State) -> dict[str, Any]:
         todo = await store.releases_needing_work(db, now)
         for pk in todo:
             await process_release(state, pk)
-        summary = {"pending": len(pending) - expired, "decided": expired, "worked_on": len(todo)}
+        # What CD systems are owed: decisions (these expiries too), status reports.
+        sent = await deliver_due(state)
+        summary: dict[str, Any] = {
+            "pending": len(pending) - expired,
+            "decided": expired,
+            "worked_on": len(todo),
+        }
+        if any(sent.values()):
+            summary["callbacks"] = sent
         log.info("releases processed", extra=summary)
         return summary
     finally:

@@ -4,7 +4,8 @@ The component `slack` puts on `app.state`:
 
 - `slack_app`: a `slack_bolt.async_app.AsyncApp` (bot token + signing secret), or None;
 - `slack`: its `AsyncWebClient`, pointed at `SLACK_API_URL`, with retries for rate
-  limits (429 + Retry-After) and connection errors, or None.
+  limits (429 + Retry-After) and connection errors, or None;
+- `slack_zones`: people's time zones from their Slack profiles, cached, or None.
 
 Features that answer Slack (buttons, commands, events) register their listeners through
 a `register_listeners(bolt_app, state)` function in a module named in `LISTENERS` below.
@@ -29,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.datastructures import State
 
+from bot.reminders.zones import SlackZones
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,7 +107,11 @@ def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
 
 # Modules with a `register_listeners(bolt_app, state)`, e.g. "bot.releases.slack".
 # Named, not imported, so those modules may import this one without a cycle.
-LISTENERS: tuple[str, ...] = ("bot.slack.release_actions",)
+LISTENERS: tuple[str, ...] = (
+    "bot.slack.release_actions",
+    "bot.reminders.snooze",
+    "bot.reminders.home",
+)
 
 
 def register_all(bolt: AsyncApp, state: State) -> None:
@@ -121,6 +127,7 @@ async def slack(app: Starlette) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.slack_app = None
     app.state.slack = None
+    app.state.slack_zones = None
     if not settings.slack_configured:
         missing = [
             name
@@ -141,10 +148,13 @@ async def slack(app: Starlette) -> AsyncIterator[None]:
         bolt = build_bolt_app(settings, client)
         app.state.slack_app = bolt
         app.state.slack = client
+        # People's time zones from their Slack profiles, cached (bot.reminders.zones).
+        app.state.slack_zones = SlackZones(client)
         register_all(bolt, app.state)
         log.info("Slack is on", extra={"slack_api_url": settings.slack_api_url})
         yield
     finally:
         app.state.slack_app = None
         app.state.slack = None
+        app.state.slack_zones = None
         await session.close()

@@ -8,12 +8,34 @@ from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.api.declare import FORM, JSON, Answer, Api, error, limited_body
+from bot.api.declare import FORM, JSON, Answer, Api, Auth, error, limited_body
 from bot.api.errors import ApiError
 
 # Slack's payloads are small; a body far larger than any of them is refused unread.
 MAX_BODY_BYTES = 1_000_000
 api = Api("slack")
+SIGNATURE = Auth(
+    "slackSignature",
+    {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Slack-Signature",
+        "description": "Slack's signature of the body with SLACK_SIGNING_SECRET, with "
+        "X-Slack-Request-Timestamp (at most five minutes old).",
+    },
+    [
+        Answer(
+            401,
+            "Bad or stale Slack signature (Bolt's answer).",
+            media=(JSON,),
+            schema={
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string"}},
+            },
+        )
+    ],
+)
 
 
 def signed_by_slack(request: Request, body: bytes, secret: str) -> bool:
@@ -45,6 +67,7 @@ def is_slack_body(body: bytes, content_type: str | None) -> bool:
     raw=True,
     raw_body={"type": "object"},
     body_media=(JSON, FORM),
+    auth=SIGNATURE,
     answers=[
         Answer(
             200,
@@ -53,16 +76,6 @@ def is_slack_body(body: bytes, content_type: str | None) -> bool:
             schema={"type": "object"},
         ),
         error(400, "Signed, but not a body Slack sends (a JSON object, or a form)."),
-        Answer(
-            401,
-            "Bad or stale Slack signature.",
-            media=(JSON,),
-            schema={
-                "type": "object",
-                "required": ["error"],
-                "properties": {"error": {"type": "string"}},
-            },
-        ),
         error(413, "Body over 1 MB."),
         error(503, "Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)."),
     ],

@@ -14,6 +14,11 @@ from typing import Any
 MAX_PULL_REQUESTS_PER_DM = 40
 MAX_USERS_PER_CHANNEL_MESSAGE = 40
 MAX_PULL_REQUESTS_PER_USER_IN_CHANNEL = 10
+MAX_ESCALATIONS_PER_MESSAGE = 40
+
+# The DM's button; its value is the reminded user's id (ours, not Slack's).
+SNOOZE_ACTION = "reminder_snooze"
+SNOOZE_BLOCK = "reminder_snooze"
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,27 @@ def _longest_waiting_first(prs: Sequence[IdlePullRequest]) -> list[IdlePullReque
     return sorted(prs, key=lambda pr: (-pr.waiting, pr.repository, pr.number))
 
 
-def idle_dm(prs: Sequence[IdlePullRequest]) -> Message:
-    """The direct message to one reviewer listing every pull request waiting for them."""
+def snooze_actions(user_id: int) -> dict[str, Any]:
+    """The "Snooze until tomorrow" button of a reminder or a real-time DM."""
+    return {
+        "type": "actions",
+        "block_id": SNOOZE_BLOCK,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": SNOOZE_ACTION,
+                "text": {"type": "plain_text", "text": "Snooze until tomorrow"},
+                "value": str(user_id),
+            }
+        ],
+    }
+
+
+def idle_dm(prs: Sequence[IdlePullRequest], snooze_for: int | None = None) -> Message:
+    """The direct message to one reviewer listing every pull request waiting for them.
+
+    With `snooze_for` (the reviewer's user id) it carries the snooze button.
+    """
     ordered = _longest_waiting_first(prs)
     shown, hidden = ordered[:MAX_PULL_REQUESTS_PER_DM], ordered[MAX_PULL_REQUESTS_PER_DM:]
     heading = f"{_plural(len(ordered), 'pull request')} waiting for your review"
@@ -99,6 +123,57 @@ def idle_dm(prs: Sequence[IdlePullRequest]) -> Message:
     lines = [f"{heading}:", *(_plain_line(pr) for pr in shown)]
     if hidden:
         more = f"…and {len(hidden)} more"
+        blocks.append(_context(more))
+        lines.append(more)
+    if snooze_for is not None:
+        blocks.append(snooze_actions(snooze_for))
+    return Message(text="\n".join(lines), blocks=blocks)
+
+
+def review_requested_dm(pr: IdlePullRequest, snooze_for: int) -> Message:
+    """The real-time DM: a review was just requested of this person."""
+    by = f" by {pr.author}" if pr.author else ""
+    where = escape(f"{pr.repository} #{pr.number}{by}")
+    text = f"Your review was requested: {escape(pr.title)} ({where}) {pr.url}"
+    blocks = [
+        _section(
+            f"*Your review was requested*\n*{_link(pr)}*\n`{escape(pr.repository)}` #{pr.number}"
+            + (f" by {escape(pr.author)}" if pr.author else "")
+        ),
+        snooze_actions(snooze_for),
+    ]
+    return Message(text=text, blocks=blocks)
+
+
+def snoozed_message(blocks: Sequence[Mapping[str, Any]], until_text: str) -> Message:
+    """A reminder's blocks once snoozed: the button gives way to when it ends."""
+    note = f"Snoozed until {until_text}."
+    kept = [dict(b) for b in blocks if b.get("block_id") != SNOOZE_BLOCK]
+    return Message(text=note, blocks=[*kept, _context(escape(note))])
+
+
+@dataclass(frozen=True)
+class Escalated:
+    """A request idle long enough to be named in the team channel."""
+
+    pr: IdlePullRequest
+    reviewer: str  # a Slack mention (<@U…>) or @login
+    working_days: int
+
+
+def escalation_message(items: Sequence[Escalated], days: int) -> Message:
+    """The channel message naming requests idle `days` working days or more."""
+    ordered = sorted(items, key=lambda e: (-e.working_days, e.pr.repository, e.pr.number))
+    shown = ordered[:MAX_ESCALATIONS_PER_MESSAGE]
+    heading = f"Waiting {_plural(days, 'working day')} or more for review"
+    blocks: list[dict[str, Any]] = [_section(f"*{heading}*")]
+    lines = [f"{heading}:"]
+    for item in shown:
+        waited_days = _plural(item.working_days, "working day")
+        blocks.append(_section(f"• {_mrkdwn_line(item.pr)}\n    {item.reviewer}, {waited_days}"))
+        lines.append(f"{_plain_line(item.pr)} — {item.reviewer}, {waited_days}")
+    if len(ordered) > len(shown):
+        more = f"…and {len(ordered) - len(shown)} more"
         blocks.append(_context(more))
         lines.append(more)
     return Message(text="\n".join(lines), blocks=blocks)

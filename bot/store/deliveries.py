@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+
+import sqlalchemy as sa
 
 from bot.store.database import Database
 from bot.store.tables import webhook_deliveries
@@ -68,3 +71,16 @@ async def record_failure(
 
 async def get_delivery(db: Database, guid: str) -> dict | None:
     return await db.fetch_one(webhook_deliveries.select().where(webhook_deliveries.c.guid == guid))
+
+
+async def done_guids(db: Database, guids: Iterable[str]) -> set[str]:
+    """The GUIDs among `guids` applied (or ignored) here: nothing is left to do for them."""
+    wanted = list(guids)
+    if not wanted:
+        return set()
+    rows = await db.fetch_all(
+        sa.select(webhook_deliveries.c.guid).where(
+            webhook_deliveries.c.guid.in_(wanted), webhook_deliveries.c.outcome != "failed"
+        )
+    )
+    return {row["guid"] for row in rows}

@@ -58,6 +58,9 @@ async def upsert_project(
     A given `installation_id` is recorded and marks the project installed; `active` None
     leaves the project's flag as it is (new projects start active). A new project is
     named `owner/name`; a project's `name`, chosen by whoever created it, is kept.
+    The repository's owner/name change only with a picture of it not older than the
+    one they came from (`repo_seen_at`): a delivery from before a rename, arriving late
+    or redelivered, does not move the project back.
     """
     same_repository = projects.select().where(
         sa.or_(
@@ -69,10 +72,11 @@ async def upsert_project(
         )
     )
     matches = await db.fetch_all(same_repository)
-    values: dict[str, Any] = {
+    values: dict[str, Any] = {"github_id": repository.github_id}
+    named = {
         "repo_owner": repository.owner,
         "repo_name": repository.name,
-        "github_id": repository.github_id,
+        "repo_seen_at": repository.updated_at,
     }
     if installation_id is not None:
         values.update(installation_id=installation_id, installed=True)
@@ -81,7 +85,9 @@ async def upsert_project(
     if not matches:
         created = await db.fetch_one(
             insert_for(db, projects)
-            .values(**{"active": True, **values}, name=repository.full_name, created_at=now)
+            .values(
+                **{"active": True, **values, **named}, name=repository.full_name, created_at=now
+            )
             .on_conflict_do_nothing()
             .returning(*projects.c)
         )
@@ -90,6 +96,13 @@ async def upsert_project(
         # A concurrent delivery created it first (and has committed): use theirs.
         matches = await db.fetch_all(same_repository)
     project = next((p for p in matches if p["github_id"] == repository.github_id), matches[0])
+    seen_at = project["repo_seen_at"]
+    renamed = (project["repo_owner"], project["repo_name"]) != (repository.owner, repository.name)
+    stale = seen_at is not None and (
+        repository.updated_at is None or repository.updated_at < seen_at
+    )
+    if renamed and not stale:  # the time is kept with the name only: no write otherwise
+        values.update(named)
     changed = {k: v for k, v in values.items() if project[k] != v}
     if changed:
         await db.execute(projects.update().where(projects.c.id == project["id"]).values(**changed))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from alembic import command
@@ -27,6 +28,19 @@ def async_url(url: str) -> str:
     if url.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
+
+
+def check_sqlite_folder(database_url: str) -> None:
+    """FileNotFoundError naming the folder a SQLite database would live in, when it is not there.
+
+    aiosqlite fails to open such a file in its own thread, which then reports to an event
+    loop asyncio.run has already closed: a stray traceback on stderr after our one line.
+    """
+    if not database_url.startswith("sqlite:///"):
+        return
+    folder = Path(database_url[len("sqlite:///") :]).parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no folder {folder} for the SQLite database")
 
 
 def alembic_config(database_url: str) -> Config:
@@ -65,6 +79,8 @@ def _outside_event_loop(func: Callable[[], T]) -> T:
 def current_revisions(database_url: str) -> set[str]:
     """The revisions the database is at (empty for a new database)."""
 
+    check_sqlite_folder(database_url)
+
     async def read() -> set[str]:
         engine = create_async_engine(async_url(database_url))
         try:
@@ -95,6 +111,7 @@ def migrate(database_url: str) -> list[str]:
     Safe from several processes at once: on PostgreSQL env.py takes an advisory
     lock, so the second process waits and then finds nothing left to do.
     """
+    check_sqlite_folder(database_url)
     config = alembic_config(database_url)
     _outside_event_loop(lambda: command.upgrade(config, "head"))
     # Filled by env.py as each revision runs, inside the lock.

@@ -6,7 +6,14 @@ import sqlalchemy as sa
 
 from bot.store.clock import utcnow
 from bot.store.database import Database
-from bot.store.tables import projects, pull_requests, review_requests, reviews
+from bot.store.tables import (
+    escalations,
+    projects,
+    pull_requests,
+    realtime_notices,
+    review_requests,
+    reviews,
+)
 from bot.store.upsert import insert_for
 
 
@@ -52,6 +59,8 @@ async def delete_project(db: Database, project_id: int) -> bool:
             return False
         await db.execute(reviews.delete().where(reviews.c.pull_request_id.in_(prs)))
         await db.execute(review_requests.delete().where(review_requests.c.pull_request_id.in_(prs)))
+        for table in (realtime_notices, escalations):
+            await db.execute(table.delete().where(table.c.pull_request_id.in_(prs)))
         await db.execute(pull_requests.delete().where(pull_requests.c.project_id == project_id))
         await db.execute(projects.delete().where(projects.c.id == project_id))
     return True

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store.database import Database
-from bot.store.tables import release_approvers, releases
+from bot.store.tables import release_approvers, releases, users
 
 PENDING = "pending"
 
@@ -21,16 +21,26 @@ NOTIFY_LEASE = timedelta(minutes=15)
 
 
 async def create_release(
-    db: Database, team_project: str, release_id: str, release_name: str, now: datetime
+    db: Database,
+    team_project: str,
+    release_id: str,
+    release_name: str,
+    now: datetime,
+    *,
+    source: str = "api",
+    details: dict[str, Any] | None = None,
+    look_first: bool = True,
 ) -> tuple[dict, bool]:
     """The release, inserted unless already there; True when this call created it.
 
     Pipelines poll: a known release is one SELECT, no write (on PostgreSQL every
     INSERT tried, conflicting or not, also spends a value of the id sequence).
     ON CONFLICT DO NOTHING makes two pipelines posting a new release at once safe:
-    one inserts, the other reads what it inserted.
+    one inserts, the other reads what it inserted. Inside a transaction that goes on
+    to write, pass `look_first=False`: on SQLite a transaction that reads before it
+    writes fails ("database is locked") when another connection wrote meanwhile.
     """
-    existing = await find_release(db, team_project, release_id)
+    existing = await find_release(db, team_project, release_id) if look_first else None
     if existing is not None:
         return existing, False
     insert = postgresql.insert if db.is_postgres else sqlite.insert
@@ -43,6 +53,8 @@ async def create_release(
             status=PENDING,
             attempts=0,
             created_at=now,
+            source=source,
+            details=details,
         )
         .on_conflict_do_nothing(index_elements=["team_project", "release_id"])
         .returning(*releases.c)
@@ -143,14 +155,27 @@ async def record_fetch_error(db: Database, pk: int, error: str) -> None:
 
 
 async def store_approvers(
-    db: Database, pk: int, rows: Sequence[dict[str, Any]], needed: int, now: datetime
+    db: Database,
+    pk: int,
+    rows: Sequence[dict[str, Any]],
+    needed: int,
+    now: datetime,
+    details: dict[str, Any] | None = None,
 ) -> bool:
-    """Keep the fetched approvers, unless another worker already did; True when stored."""
+    """Keep the fetched approvers (and the release's `details`, when given), unless
+    another worker already did; True when stored."""
+    values: dict[str, Any] = {
+        "approvers_fetched_at": now,
+        "approvers_error": None,
+        "approvals_needed": needed,
+    }
+    if details is not None:
+        values["details"] = details
     async with db.transaction():
         claimed = await db.fetch_one(
             releases.update()
             .where(releases.c.id == pk, releases.c.approvers_fetched_at.is_(None))
-            .values(approvers_fetched_at=now, approvers_error=None, approvals_needed=needed)
+            .values(**values)
             .returning(releases.c.id)
         )
         if claimed is None:
@@ -173,13 +198,22 @@ async def set_status(db: Database, pk: int, status: str, now: datetime) -> bool:
 
 
 async def record_decision(
-    db: Database, approver_id: int, decision: str, channel: str, now: datetime
+    db: Database,
+    approver_id: int,
+    decision: str,
+    channel: str,
+    now: datetime,
+    comment: str | None = None,
 ) -> None:
     await db.execute(
         release_approvers.update()
         .where(release_approvers.c.id == approver_id, release_approvers.c.decision.is_(None))
-        .values(decision=decision, channel=channel, decided_at=now)
+        .values(decision=decision, channel=channel, decided_at=now, comment=comment)
     )
+
+
+async def set_details(db: Database, pk: int, details: dict[str, Any]) -> None:
+    await db.execute(releases.update().where(releases.c.id == pk).values(details=details))
 
 
 def _unnotified(now: datetime) -> sa.ColumnElement[bool]:
@@ -259,3 +293,16 @@ async def finish_notification(
     await db.execute(
         release_approvers.update().where(release_approvers.c.id == approver_id).values(**values)
     )
+
+
+async def known_user(db: Database, github_id: int | None, login: str | None) -> dict | None:
+    """The user we know by GitHub id, else by login (any case); None when neither."""
+    if github_id is not None:
+        row = await db.fetch_one(users.select().where(users.c.github_id == github_id))
+        if row is not None:
+            return row
+    if login:
+        return await db.fetch_one(
+            users.select().where(sa.func.lower(users.c.username) == login.lower())
+        )
+    return None

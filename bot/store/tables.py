@@ -30,6 +30,9 @@ projects = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("synced_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The repository's `updated_at` that repo_owner/repo_name came from: an older picture
+    # (a late or redelivered delivery from before a rename) does not rename it back.
+    sa.Column("repo_seen_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("repo_owner", "repo_name", name="uq_projects_repo"),
 )
 # GitHub names ignore case: `Docker/CLI` and `docker/cli` are one repository, one project.
@@ -150,6 +153,22 @@ webhook_deliveries = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
 )
 
+# The failed deliveries the redelivery backstop asked GitHub for, so none is asked twice.
+redelivery_requests = sa.Table(
+    "redelivery_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("guid", sa.String(64), nullable=False, unique=True),
+    # GitHub's id of the delivery attempt the request named.
+    sa.Column("delivery_id", sa.BigInteger, nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=True),
+    sa.Column("asked_at", UTCDateTime, nullable=False),
+    # asking (claimed, not answered yet), asked (GitHub took it), refused (a 4xx)
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+)
+
 releases = sa.Table(
     "releases",
     metadata,
@@ -166,6 +185,12 @@ releases = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("decided_at", UTCDateTime, nullable=True),
+    # Who asked: api (POST /release), github (a deployment protection rule), azure
+    # (POST /release in callback mode).
+    sa.Column("source", sa.String(16), nullable=False, server_default="api"),
+    # What the CD system told us, for people and callbacks: environment, ref, run link,
+    # the deployment's creator (never secrets: an Azure AuthToken is in release_secrets).
+    sa.Column("details", JSONObject, nullable=True),
     sa.UniqueConstraint("team_project", "release_id", name="uq_releases_team_release"),
 )
 
@@ -197,6 +222,50 @@ release_approvers = sa.Table(
     # Where the Slack message went, so it can be updated with the decision.
     sa.Column("slack_channel", sa.String(64), nullable=True),
     sa.Column("slack_ts", sa.String(64), nullable=True),
+    # The reason given with the decision, passed on to the CD system.
+    sa.Column("comment", sa.Text, nullable=True),
+)
+
+# What the gate owes a CD system (GitHub's deployment callback, Azure's plan events):
+# one row per message, kept until the system takes it, retried with backoff.
+release_callbacks = sa.Table(
+    "release_callbacks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "release_id",
+        sa.Integer,
+        sa.ForeignKey("releases.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    # True for the decision; False for a status report while the release is pending.
+    sa.Column("final", sa.Boolean, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("body", JSONObject, nullable=False),
+    # pending, delivered, refused (the system said no for good), dropped (superseded)
+    sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text, nullable=True),
+    # Not before then: the backoff after a failure, or the lease of a worker sending it.
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.Index("ix_release_callbacks_due", "state", "next_attempt_at"),
+)
+
+# Credentials a callback needs (Azure's AuthToken), kept only until the decision is
+# delivered, apart from everything that is shown or logged.
+release_secrets = sa.Table(
+    "release_secrets",
+    metadata,
+    sa.Column(
+        "release_id",
+        sa.Integer,
+        sa.ForeignKey("releases.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("auth_token", sa.Text, nullable=False),
 )
 
 reminders = sa.Table(
@@ -204,11 +273,61 @@ reminders = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    # The local day (in TIMEZONE) the reminder belongs to, as YYYY-MM-DD.
+    # The person's local day (in their own time zone) the reminder belongs to, YYYY-MM-DD.
     sa.Column("day", sa.String(10), nullable=False),
     sa.Column("target", sa.String(64), nullable=False),
     sa.Column("sent_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("user_id", "day", name="uq_reminders_user_day"),
+)
+
+# One real-time DM per review request: a request is its pull request, reviewer and time
+# (a re-request moves the time and is a new request). Claimed before sending.
+realtime_notices = sa.Table(
+    "realtime_notices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "pull_request_id",
+        sa.Integer,
+        sa.ForeignKey("pull_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint(
+        "pull_request_id", "user_id", "requested_at", name="uq_realtime_notices_request"
+    ),
+)
+
+# A request idle REMINDER_ESCALATE_DAYS working days, named in SLACK_CHANNEL once per day
+# (the team's day, in TIMEZONE).
+escalations = sa.Table(
+    "escalations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "pull_request_id",
+        sa.Integer,
+        sa.ForeignKey("pull_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("pull_request_id", "user_id", "day", name="uq_escalations_request_day"),
 )
 
 ALL_TABLES = tuple(metadata.sorted_tables)

@@ -7,7 +7,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.store.database import Database
-from bot.store.tables import pull_requests, reminders, review_requests, reviews, users
+from bot.store.tables import (
+    escalations,
+    pull_requests,
+    realtime_notices,
+    reminders,
+    review_requests,
+    reviews,
+    users,
+)
 
 # Review states that decide where a reviewer stands; COMMENTED ones leave it as it was.
 DECISIVE_STATES = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
@@ -57,7 +65,8 @@ async def delete_user(db: Database, user_id: int) -> bool:
             return False
         await db.execute(reviews.delete().where(reviews.c.user_id == user_id))
         await db.execute(review_requests.delete().where(review_requests.c.user_id == user_id))
-        await db.execute(reminders.delete().where(reminders.c.user_id == user_id))
+        for table in (reminders, realtime_notices, escalations):
+            await db.execute(table.delete().where(table.c.user_id == user_id))
         await db.execute(
             pull_requests.update().where(pull_requests.c.user_id == user_id).values(user_id=None)
         )

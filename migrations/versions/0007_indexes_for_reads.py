@@ -1,13 +1,13 @@
 """indexes for the read routes: open pull requests by id, a user's reviews by state
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0005
 """
 
 from alembic import op
 
 revision = "0007"
-down_revision = "0002"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

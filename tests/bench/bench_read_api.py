@@ -79,6 +79,8 @@ def main() -> None:
             "pull request details": f"/v1/pull_requests/{ids['pr']}?details=true",
             "user details (1000 approved)": f"/v1/users/{ids['approver']}?details=true",
             "user details (1000 idled)": f"/v1/users/{ids['idler']}?details=true",
+            "queue, 1000 open": "/v1/queue?per_page=1000",
+            "stats, 365 days": "/v1/stats?days=365",
         }
         print(f"   backend {url.split(':')[0]}, {ROUNDS} requests per route")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:

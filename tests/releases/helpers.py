@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -27,3 +29,12 @@ def audit(client: TestClient, release_id: int) -> dict[str, Any]:
     response = client.get(f"/v1/releases/{release_id}")
     assert response.status_code == 200
     return response.json()
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    """Bolt acks first and works after; wait (boundedly) for that work to show."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition never came true")
+        time.sleep(0.02)

@@ -426,3 +426,11 @@ def test_polling_a_known_release_is_two_reads_and_no_write(gate, source, inbox) 
     assert db.query_count - before == 5 * 2
     second = post_release(gate, {**RELEASE, "ReleaseId": "387"}).json()["id"]
     assert second == first + 1
+
+
+def test_post_release_ignores_fields_it_does_not_read(gate, source) -> None:
+    """A pipeline's body may carry more of the release's fields (as it always could)."""
+    approvers_answer(source, ANN)
+    response = post_release(gate, {**RELEASE, "ReleaseUrl": "https://dev.azure.com/r/386"})
+    assert response.status_code == 202
+    assert response.json()["ReleaseId"] == "386"

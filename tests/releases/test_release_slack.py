@@ -5,34 +5,29 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
-from bot.releases.messages import APPROVE_ACTION, REJECT_ACTION
+from bot.releases.messages import (
+    APPROVE_ACTION,
+    REASON_BLOCK,
+    REASON_INPUT,
+    REJECT_ACTION,
+    REJECT_VIEW,
+)
 from bot.releases.work import process_pending_releases
 from bot.store import releases as store
 from bot.store.clock import utcnow
 from tests.factories import add_user
 from tests.releases.conftest import DEVX_URL, RELEASE
-from tests.releases.helpers import audit, call, post_release
-from tests.slack_signing import button_click
+from tests.releases.helpers import audit, call, post_release, wait_for
+from tests.slack_signing import button_click, view_submission
 
 ANN = {"name": "Ann", "email": "ann@example.com", "slack_id": "UANN"}
 BOB = {"name": "Bob", "github_login": "Bob-GH"}
 CAROL = {"name": "Carol", "email": "carol@example.com"}
 DANA = {"name": "Dana", "email": "dana@example.com"}
-
-
-def wait_for(condition: Callable[[], bool]) -> None:
-    """Bolt acks first and works after; wait (boundedly) for that work to show."""
-    deadline = time.monotonic() + 10
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never came true")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -149,19 +144,53 @@ def test_someone_else_clicking_is_refused_privately(slack_gate, source, inbox, f
     assert record["approvers"][0]["decision"] is None
 
 
-def test_reject_by_button(slack_gate, source, inbox, fake_slack) -> None:
+def submit_reason(client, approver: dict, user: str, reason: str):
+    """Post what Slack posts when `user` submits the Reject modal with `reason`."""
+    values = {REASON_BLOCK: {REASON_INPUT: {"type": "plain_text_input", "value": reason}}}
+    body, headers = view_submission(REJECT_VIEW, str(approver["id"]), values, user)
+    return client.post("/slack/events", content=body, headers=headers)
+
+
+def test_reject_by_button_asks_for_a_reason_first(slack_gate, source, inbox, fake_slack) -> None:
     source.get(DEVX_URL).respond(json=[ANN, CAROL])
     release_id = post_release(slack_gate, RELEASE).json()["id"]
     ann = stored_approvers(slack_gate, release_id)["Ann"]
     click(slack_gate, fake_slack, ann, "UANN", REJECT_ACTION)
+    wait_for(lambda: len(fake_slack.calls_to("views.open")) == 1)
+    opened = fake_slack.calls_to("views.open")[0]
+    assert opened.args["trigger_id"] == "1.2.3"
+    modal = opened.json_arg("view")
+    assert (modal["callback_id"], modal["private_metadata"]) == (REJECT_VIEW, str(ann["id"]))
+    assert "Desafio-CD" in json.dumps(modal)
+    # Nothing is recorded until the reason comes.
+    assert post_release(slack_gate, RELEASE).json()["status"] == "pending"
+    assert fake_slack.calls_to("chat.update") == []
+
+    answer = submit_reason(slack_gate, ann, "UANN", "  The smoke tests are red.  ")
+    assert answer.status_code == 200
     wait_for(lambda: post_release(slack_gate, RELEASE).json()["status"] == "rejected")
     wait_for(lambda: len(fake_slack.calls_to("chat.update")) == 1)
     assert "You rejected this release" in json.dumps(
-        fake_slack.calls_to("chat.update")[0].json_arg("blocks")
+        [c.json_arg("blocks") for c in fake_slack.calls_to("chat.update")]
+    )
+    record = audit(slack_gate, release_id)
+    assert (record["approvers"][0]["channel"], record["approvers"][0]["comment"]) == (
+        "slack",
+        "The smoke tests are red.",
     )
     # Carol's mail link now meets a decided release.
     late = slack_gate.post("/approval", params={"token": inbox.to("carol@example.com")[0].token})
     assert late.status_code == 409
+
+
+def test_a_reason_from_someone_else_is_refused(slack_gate, source, inbox, fake_slack) -> None:
+    source.get(DEVX_URL).respond(json=[ANN])
+    release_id = post_release(slack_gate, RELEASE).json()["id"]
+    ann = stored_approvers(slack_gate, release_id)["Ann"]
+    submit_reason(slack_gate, ann, "UMALLORY", "mine now")
+    wait_for(lambda: len(fake_slack.calls_to("chat.postEphemeral")) == 1)
+    assert "Only the approver Ann" in fake_slack.calls_to("chat.postEphemeral")[0].args["text"]
+    assert audit(slack_gate, release_id)["approvers"][0]["decision"] is None
 
 
 def test_a_click_after_the_release_was_decided_by_link(

@@ -31,17 +31,21 @@ CHANGES = (
 )
 
 
-async def pull_request_changed(event: Event, db: Database, now: datetime) -> None:
+async def pull_request_changed(
+    event: Event, db: Database, now: datetime
+) -> github_state.StoredPullRequest:
     delivery = parse.pull_request_delivery(event.data)
     project = await project_of(db, delivery, now)
-    await github_state.store_pull_request(db, project["id"], delivery.pull_request, now)
+    return await github_state.store_pull_request(db, project["id"], delivery.pull_request, now)
 
 
-async def review_request_changed(event: Event, db: Database, now: datetime) -> None:
+async def review_request_changed(
+    event: Event, db: Database, now: datetime
+) -> github_state.StoredPullRequest:
     """`review_requested`/`review_request_removed`: a user or a team, named by the event."""
     delivery = parse.review_request_delivery(event.data)
     project = await project_of(db, delivery, now)
-    await github_state.store_pull_request(
+    return await github_state.store_pull_request(
         db,
         project["id"],
         delivery.pull_request,

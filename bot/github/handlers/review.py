@@ -15,7 +15,9 @@ from bot.store.database import Database
 router = Router()
 
 
-async def review_changed(event: Event, db: Database, now: datetime) -> None:
+async def review_changed(
+    event: Event, db: Database, now: datetime
+) -> github_state.StoredPullRequest:
     """`submitted`, `edited`, `dismissed`: store the review unless ours is newer.
 
     The payload's `pull_request` is stored first (it may be the first we hear of it,
@@ -29,6 +31,7 @@ async def review_changed(event: Event, db: Database, now: datetime) -> None:
         db, project["id"], delivery.pull_request, now, reviews=[review]
     )
     await github_state.upsert_reviews(db, stored.id, [review], stored.user_ids)
+    return stored
 
 
 for _action in ("submitted", "edited", "dismissed"):
