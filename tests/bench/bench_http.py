@@ -381,6 +381,17 @@ def side_by_side(
     return max(mine, key=lambda f: f.rps), max(bare, key=lambda f: f.rps)  # fmt: skip
 
 
+def not_modified(backend: str, ours: Process, loader: Loader, health: Figures) -> None:
+    """A conditional GET answered 304, beside the service's own /healthz (its ceiling)."""
+    path = "/v1/pull_requests?per_page=100"
+    etag = httpx.get(f"http://127.0.0.1:{ours.port}{path}", timeout=30).headers.get("etag")
+    if etag is None:
+        print(f"   {backend:10} (no ETag on {path} yet: no 304 row)")
+        return
+    figures = loader.get(ours.port, path, {"If-None-Match": etag})
+    print(row(backend, SMALL, "304 list vs the service's /healthz", figures, health))
+
+
 def measure_reads(
     backend: str, size: int, ours: Process, top: Process, loader: Loader
 ) -> dict[str, float]:
@@ -426,6 +437,7 @@ def bench_backend(backend: str, loader: Loader) -> None:
         try:
             health = side_by_side(lambda p: loader.get(p.port, "/healthz"), ours, top)
             print(row(backend, SMALL, "GET /healthz", *health))
+            not_modified(backend, ours, loader, health[0])
             small = measure_reads(backend, SMALL, ours, top, loader)
             mine, bare = side_by_side(
                 lambda p: loader.webhooks(p.port), ours, top, lambda: settle(url)
