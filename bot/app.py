@@ -159,6 +159,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
+def create_worker_app() -> Starlette:
+    """The app of one `reviewer serve` worker process (WEB_CONCURRENCY > 1).
+
+    A worker is a fresh interpreter: it reads the settings and sets up the JSON logs
+    itself, as `reviewer serve` did in the parent.
+    """
+    from bot.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level, log_format=settings.log_format or "json")
+    return create_app(settings)
+
+
 @asynccontextmanager
 async def running_app(settings: Settings) -> AsyncIterator[Starlette]:
     """The app with its parts started but no server and no scheduler: for CLI commands.

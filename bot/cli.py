@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.logs import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
@@ -51,6 +51,20 @@ def _stopped(signum: int, frame: object) -> None:
     """
 
 
+def serving_processes(settings: Settings) -> int:
+    """How many processes `serve` runs: WEB_CONCURRENCY on PostgreSQL, one on SQLite."""
+    if settings.web_concurrency > 1 and not settings.is_postgres:
+        import logging
+
+        logging.getLogger("bot.cli").warning(
+            "serving with one process: SQLite takes one writer at a time and its database "
+            "file belongs to one server; WEB_CONCURRENCY applies on PostgreSQL",
+            extra={"web_concurrency": settings.web_concurrency},
+        )
+        return 1
+    return settings.web_concurrency
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import signal
 
@@ -61,17 +75,24 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     migrate_first(settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _stopped)
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port or settings.port,
-        log_config=None,  # our JSON logging stays in charge
-        access_log=False,  # our request log leaves out the query strings uvicorn's keeps
-        proxy_headers=True,
-        forwarded_allow_ips="*",
+    workers = serving_processes(settings)
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port or settings.port,
+        "log_config": None,  # our JSON logging stays in charge
+        "access_log": False,  # our request log leaves out the query strings uvicorn's keeps
+        "proxy_headers": True,
+        "forwarded_allow_ips": "*",
         # On SIGTERM in-flight requests get this long; platforms kill after 30 s.
-        timeout_graceful_shutdown=25,
-    )
+        "timeout_graceful_shutdown": 25,
+    }
+    if workers == 1:
+        # workers=1 said outright: uvicorn would read WEB_CONCURRENCY itself otherwise.
+        uvicorn.run(create_app(settings), workers=1, **options)
+    else:
+        # Each worker process builds its app from the same settings (environment and
+        # .env); the scheduler runs in each, its advisory locks let one run a job at once.
+        uvicorn.run("bot.app:create_worker_app", factory=True, workers=workers, **options)
     return 0
 
 

@@ -81,3 +81,21 @@ def test_disconnect_ends_though_a_connection_was_never_returned(database_url) ->
     before, after = asyncio.run(leak_then_disconnect())
     assert before >= 1
     assert after == 0
+
+
+def test_a_statement_compiled_once_takes_each_calls_values(run, db) -> None:
+    """The compiled form is kept by shape: each call's own values, types and rows apply."""
+    ids = [run(add_user, db, name, metadata={"n": n}) for n, name in enumerate(("ann", "bob"))]
+    for user_id, name, n in zip(ids, ("ann", "bob"), range(2), strict=True):
+        row = run(db.fetch_one, users.select().where(users.c.id == user_id))
+        assert (row["username"], row["metadata"]) == (name, {"n": n})  # JSON decoded
+        assert row["created_at"].tzinfo is not None  # UTC applied
+    by_name = sa.select(users.c.id).where(users.c.username == sa.bindparam("name"))
+    assert run(db.fetch_val, by_name, {"name": "bob"}) == ids[1]
+    assert run(db.fetch_val, by_name, {"name": "ann"}) == ids[0]
+    assert run(db.fetch_val, by_name, {"name": "cy"}) is None
+    # IN lists of other lengths are other SQL: compiled for their call.
+    for wanted in ([ids[0]], ids, []):
+        rows = run(db.fetch_all, users.select().where(users.c.id.in_(wanted)).order_by(users.c.id))
+        assert [r["id"] for r in rows] == wanted
+    assert db.query_count >= 9

@@ -23,8 +23,9 @@ REVISIONS = [
     "0004 real-time review-request DMs and escalations, each sent once",
     "0005 redelivery requests asked of GitHub, and the time of a project's repository name",
     "0006 the data version that ETags are made from (bot/store/data_version.py)",
+    "0007 indexes for the read routes: open pull requests by id, a user's reviews by state",
 ]
-HEAD = {"0006"}
+HEAD = {"0007"}
 
 
 def run_cli(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -3,6 +3,7 @@
 import pytest
 from starlette.testclient import TestClient
 
+from bot.store.users import DETAILS_LIMIT
 from tests.factories import add_release
 from tests.factories import seed_reviewed_pull_requests as seed_pull_requests
 
@@ -59,10 +60,13 @@ def test_statement_counts_do_not_grow_with_rows(client: TestClient, run, db, cou
         # The projects, the first reviews of the period, the open requests per reviewer.
         "stats": 4,
     }
+    # A user's details are bounded: the most recent DETAILS_LIMIT of each, in id order.
+    shown = min(count, DETAILS_LIMIT)
     approver = client.get(f"/v1/users/{ids['approver']}?details=true").json()
-    assert len(approver["approved_pull_requests"]) == count
     idler = client.get(f"/v1/users/{ids['idler']}?details=true").json()
-    assert len(idler["idled_pull_requests"]) == count
+    for listed in (approver["approved_pull_requests"], idler["idled_pull_requests"]):
+        pr_ids = [pr["id"] for pr in listed]
+        assert pr_ids == list(range(ids["pr"] - shown + 1, ids["pr"] + 1))
     assert len(client.get("/v1/pull_requests?per_page=1000").json()) == count
     queue = client.get("/v1/queue?per_page=1000").json()
     assert [len(item["waiting_on"]) for item in queue] == [1] * count

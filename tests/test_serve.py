@@ -12,8 +12,10 @@ from pathlib import Path
 from subprocess import Popen
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.conftest import BACKENDS
 from tests.loopback import free_port
 from tests.processes import run_reviewer, start_reviewer
 
@@ -181,3 +183,94 @@ def test_sigterm_on_an_idle_server_exits_cleanly(server) -> None:
         process.send_signal(signal.SIGTERM)
         assert process.wait(DEADLINE_SECONDS) == 0
     assert any("Application shutdown complete" in line for line in output.rest())
+
+
+def children_of(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def start_serving(tmp_path: Path, database_url: str, **settings: str) -> tuple[Popen, Output, int]:
+    port = free_port()
+    process = start_reviewer(
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        DATABASE_URL=database_url,
+        SCHEDULER="off",
+        **settings,
+    )
+    return process, Output(process), port
+
+
+def started_workers(output: Output, count: int) -> set[int]:
+    """The pids of `count` worker processes, once each says its app has started.
+
+    Read as the lines come: one worker may be up before the next says it started.
+    """
+    pids: set[int] = set()
+    ready = 0
+    while len(pids) < count or ready < count:
+        line = output.wait_for("")  # the next line, whatever it says
+        if "Started server process" in line:
+            pids.add(int(json.loads(line)["message"].rsplit("[", 1)[1].rstrip("]")))
+        ready += "Application startup complete" in line
+    return pids
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL backend not selected")
+def test_web_concurrency_serves_from_that_many_processes_on_postgresql(
+    tmp_path: Path, postgres_database: str
+) -> None:
+    process, output, port = start_serving(tmp_path, postgres_database, WEB_CONCURRENCY="2")
+    try:
+        workers = started_workers(output, 2)
+        assert len(workers) == 2
+        assert workers <= children_of(process.pid)
+        for _ in range(4):  # a new connection each: either worker may take it
+            answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=DEADLINE_SECONDS)
+            assert answer.json() == {"status": "ok", "database": "postgresql"}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(DEADLINE_SECONDS) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(DEADLINE_SECONDS)
+    output.rest()
+    logged = [e for e in output.json_lines() if e.get("message") == "request"]
+    # Each worker writes the per-request JSON log line (it sets up logging itself).
+    assert [(e["path"], e["status"]) for e in logged] == [("/readyz", 200)] * 4
+
+
+def test_web_concurrency_on_sqlite_serves_from_one_process_and_says_why(tmp_path: Path) -> None:
+    process, output, port = start_serving(
+        tmp_path, f"sqlite:///{tmp_path}/reviewer.db", WEB_CONCURRENCY="3"
+    )
+    try:
+        output.wait_for("Uvicorn running on")
+        answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=DEADLINE_SECONDS)
+        assert answer.json() == {"status": "ok", "database": "sqlite"}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(DEADLINE_SECONDS) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(DEADLINE_SECONDS)
+    output.rest()
+    why = [e for e in output.json_lines() if e["message"].startswith("serving with one process")]
+    assert len(why) == 1
+    assert "SQLite" in why[0]["message"]
+    assert why[0]["web_concurrency"] == 3
+    assert sum("Started server process" in line for line in output.lines) == 1
+    assert children_of(process.pid) == set()

@@ -49,8 +49,9 @@ async def get_pull_request(db: Database, pr_id: int, visible: Visible = EVERYTHI
     )
 
 
-async def pull_request_people(db: Database, pr_id: int) -> dict[str, list[str] | str | None]:
-    """The author, approvers, commenters and idlers of a pull request, as logins, in one query."""
+def _people_statement() -> sa.Select:
+    """Author, approvers, commenters and idlers of the pull request `:pr_id`, by role."""
+    pr_id = sa.bindparam("pr_id", type_=sa.Integer)
     latest = latest_decisive_review(reviews.c.pull_request_id == pr_id)
     idle = idle_requests(review_requests.c.pull_request_id == pr_id)
     approver = sa.select(sa.literal_column("'approvers'").label("role"), latest.c.user_id).where(
@@ -68,11 +69,20 @@ async def pull_request_people(db: Database, pr_id: int) -> dict[str, list[str] |
         pull_requests.c.id == pr_id
     )
     roles = sa.union_all(author, approver, commenter, idler).subquery("roles")
-    rows = await db.fetch_all(
+    return (
         sa.select(roles.c.role, users.c.username)
         .join(users, users.c.id == roles.c.user_id)
         .order_by(roles.c.role, users.c.username)
     )
+
+
+# Built once: building it took a quarter of the details route's time (profile_routes).
+PEOPLE = _people_statement()
+
+
+async def pull_request_people(db: Database, pr_id: int) -> dict[str, list[str] | str | None]:
+    """The author, approvers, commenters and idlers of a pull request, as logins, in one query."""
+    rows = await db.fetch_all(PEOPLE, {"pr_id": pr_id})
     people: dict[str, list[str] | str | None] = {
         "author": None,
         "approvers": [],

@@ -84,6 +84,7 @@ pull_requests = sa.Table(
     sa.Column("closed_at", UTCDateTime, nullable=True),
     sa.Column("merged_at", UTCDateTime, nullable=True),
     sa.Index("ix_pull_requests_project_state", "project_id", "state"),
+    sa.Index("ix_pull_requests_state_id", "state", "id"),
 )
 
 reviews = sa.Table(
@@ -108,6 +109,7 @@ reviews = sa.Table(
     # APPROVED, COMMENTED, CHANGES_REQUESTED, DISMISSED (GitHub's spelling, upper case)
     sa.Column("state", sa.String(32), nullable=False),
     sa.Column("submitted_at", UTCDateTime, nullable=True),
+    sa.Index("ix_reviews_user_state_pull_request", "user_id", "state", "pull_request_id"),
 )
 
 review_requests = sa.Table(

@@ -105,7 +105,8 @@ def latest_decisive_review(*where: sa.ColumnElement[bool]) -> sa.Subquery:
             )
             .label("rank"),
         )
-        .where(reviews.c.state.in_(DECISIVE_STATES), *where)
+        # Literals, not an expanding list: the statement compiles once (bot.store.database).
+        .where(reviews.c.state.in_([sa.literal(state) for state in DECISIVE_STATES]), *where)
         .subquery("ranked")
     )
     return (
@@ -147,42 +148,65 @@ def idle_requests(*where: sa.ColumnElement[bool]) -> sa.Subquery:
     )
 
 
+# A user's details hold at most this many pull requests of each kind, the most recent
+# (highest id) ones, so that a long-time reviewer's answer does not grow for ever.
+DETAILS_LIMIT = 100
+
+
+def _most_recent(query: sa.Select) -> sa.Select:
+    return query.order_by(pull_requests.c.id.desc()).limit(DETAILS_LIMIT)
+
+
+async def _oldest_first(db: Database, query: sa.Select) -> list[dict]:
+    """The rows of a most-recent-first query, in id order as the details always were."""
+    return (await db.fetch_all(query))[::-1]
+
+
 async def approved_pull_requests(
     db: Database, user_id: int, visible: Visible = EVERYTHING
 ) -> list[dict]:
+    """The user's most recent DETAILS_LIMIT approved pull requests, by id."""
     latest = latest_decisive_review(reviews.c.user_id == user_id)
-    return await db.fetch_all(
-        pull_requests.select()
-        .join(latest, latest.c.pull_request_id == pull_requests.c.id)
-        .where(latest.c.state == "APPROVED", *where(pull_request_condition(visible)))
-        .order_by(pull_requests.c.id)
+    return await _oldest_first(
+        db,
+        _most_recent(
+            pull_requests.select()
+            .join(latest, latest.c.pull_request_id == pull_requests.c.id)
+            .where(latest.c.state == "APPROVED", *where(pull_request_condition(visible)))
+        ),
     )
 
 
 async def commented_pull_requests(
     db: Database, user_id: int, visible: Visible = EVERYTHING
 ) -> list[dict]:
+    """The most recent DETAILS_LIMIT pull requests the user commented on, by id."""
     commented = (
         sa.select(reviews.c.pull_request_id)
         .where(reviews.c.user_id == user_id, reviews.c.state == "COMMENTED")
         .distinct()
     )
-    return await db.fetch_all(
-        pull_requests.select()
-        .where(pull_requests.c.id.in_(commented), *where(pull_request_condition(visible)))
-        .order_by(pull_requests.c.id)
+    return await _oldest_first(
+        db,
+        _most_recent(
+            pull_requests.select().where(
+                pull_requests.c.id.in_(commented), *where(pull_request_condition(visible))
+            )
+        ),
     )
 
 
 async def idled_pull_requests(
     db: Database, user_id: int, visible: Visible = EVERYTHING
 ) -> list[dict]:
+    """The most recent DETAILS_LIMIT open pull requests the user idles on, by id."""
     idle = idle_requests(review_requests.c.user_id == user_id)
-    return await db.fetch_all(
-        pull_requests.select()
-        .where(
-            pull_requests.c.id.in_(sa.select(idle.c.pull_request_id)),
-            *where(pull_request_condition(visible)),
-        )
-        .order_by(pull_requests.c.id)
+    return await _oldest_first(
+        db,
+        _most_recent(
+            pull_requests.select().where(
+                pull_requests.c.id.in_(sa.select(idle.c.pull_request_id)),
+                *where(pull_request_condition(visible)),
+            )
+        ),
     )
