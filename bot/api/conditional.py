@@ -37,6 +37,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.api.access import reader_of
+from bot.api.errors import unavailable_error
+from bot.store.availability import UNAVAILABLE_TYPES
 
 CACHE_CONTROL = "private, no-cache"
 VARY = "Authorization, Cookie"
@@ -91,7 +93,12 @@ class ConditionalMiddleware:
             return
         app = scope["app"]
         reader = reader_of(Request(scope))
-        version = await app.state.db.data_version()  # first: before any row is read
+        try:
+            version = await app.state.db.data_version()  # first: before any row is read
+        except UNAVAILABLE_TYPES as exc:  # outside the routes' handlers: the same 503
+            answer = await unavailable_error(Request(scope), exc)
+            await answer(scope, receive, send)
+            return
         base = base_tag(version, scope, reader.visible.key)
         asked = Headers(scope=scope).get("if-none-match")
         held = matching_tag(asked, base, app.state.clock()) if asked else None
