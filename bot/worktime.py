@@ -10,7 +10,7 @@ datetimes of one tzinfo by their wall times, which would make that day 24 hours.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
@@ -118,19 +118,33 @@ def _whole_days(first: date, last: date, zone: ZoneInfo, week: WorkingWeek) -> t
     weekday = first.isoweekday()
     days += sum(1 for ahead in range(rest) if (weekday + ahead - 1) % 7 + 1 in week.days)
     total = timedelta(seconds=days * week.day_seconds)
+    off_days = {
+        day: off
+        for year in range(first.year - 1, last.year + 2)
+        for day, off in _off_days(zone, year, week)
+    }
+    return total + sum((off for day, off in off_days.items() if first <= day <= last), timedelta(0))
+
+
+@lru_cache(maxsize=4096)
+def _off_days(zone: ZoneInfo, year: int, week: WorkingWeek) -> tuple[tuple[date, timedelta], ...]:
+    """The working days near `zone`'s offset changes in `year` not of wall-clock length.
+
+    Each with how much longer (or shorter) it really is. Cached: once per zone, year and week.
+    """
     nominal = timedelta(seconds=week.day_seconds)
-    changes = _offset_changes_between(_at(first, 0, zone), _at(last, DAY_MINUTES, zone), zone)
-    touched = {local_date(c, zone) + shift * DAY for c in changes for shift in range(-2, 2)}
-    for day in touched:
-        if first <= day <= last and week.is_working_day(day):
+    near = {
+        local_date(c, zone) + shift * DAY
+        for c in _offset_changes(zone, year)
+        for shift in range(-2, 2)
+    }
+    found = []
+    for day in sorted(near):
+        if week.is_working_day(day):
             begin, finish = week.interval(day, zone)
-            total += (finish - begin) - nominal
-    return total
-
-
-def _offset_changes_between(lo: datetime, hi: datetime, zone: ZoneInfo) -> Iterator[datetime]:
-    for year in range(lo.year - 1, hi.year + 1):
-        yield from (t for t in _offset_changes(zone, year) if lo - DAY <= t <= hi + DAY)
+            if finish - begin != nominal:
+                found.append((day, finish - begin - nominal))
+    return tuple(found)
 
 
 PROBE = timedelta(hours=6)
