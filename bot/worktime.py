@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -120,7 +120,7 @@ def _whole_days(first: date, last: date, zone: ZoneInfo, week: WorkingWeek) -> t
     total = timedelta(seconds=days * week.day_seconds)
     off_days = {
         day: off
-        for year in range(first.year - 1, last.year + 2)
+        for year in range(max(first.year - 1, MINYEAR), min(last.year + 2, MAXYEAR))
         for day, off in _off_days(zone, year, week)
     }
     return total + sum((off for day, off in off_days.items() if first <= day <= last), timedelta(0))
