@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.settings import Settings
-from bot.worktime import WorkingWeek, add_working_minutes, person_zone, working_minutes
+from bot.worktime import WorkingWeek, add_working_seconds, person_zone, working_seconds
 
 Row = Mapping[str, Any]
 STEP_MINUTES = 6  # waits are shown in tenths of an hour
@@ -51,13 +51,13 @@ def wait_of(
     min_idle_hours: float,
     ignored: bool,
 ) -> Wait:
-    minutes = working_minutes(requested_at, now, zone, week)
+    minutes = working_seconds(requested_at, now, zone, week) / 60
     next_step = (math.floor(minutes / STEP_MINUTES) + 1) * STEP_MINUTES
     # Counted on from now, the few minutes left cost a day or two of looking ahead.
-    moments = [add_working_minutes(now, next_step - minutes, zone, week)]
+    moments = [add_working_seconds(now, (next_step - minutes) * 60, zone, week)]
     idle = not ignored and minutes >= min_idle_hours * 60
     if not ignored and not idle:
-        moments.append(add_working_minutes(now, min_idle_hours * 60 - minutes, zone, week))
+        moments.append(add_working_seconds(now, (min_idle_hours * 60 - minutes) * 60, zone, week))
     known = [m for m in moments if m is not None]
     return Wait(minutes, idle, min(known) if known else None)
 

@@ -38,6 +38,11 @@ def test_values(tmp_path) -> None:
         {1, 2, 3, 4, 5}
     )
     assert load(tmp_path, REMINDER_WORKING_DAYS="*").reminder_working_days == frozenset(range(1, 8))
+    other = load(
+        tmp_path, REMINDER_WORKING_DAYS="0,2-3,6", REMINDER_IGNORE_LABELS="On Hold, wip ,,"
+    )
+    assert other.reminder_working_days == frozenset({7, 2, 3, 6})
+    assert other.reminder_ignore_labels == frozenset({"on hold", "wip"})
 
 
 @pytest.mark.parametrize(
@@ -47,6 +52,9 @@ def test_values(tmp_path) -> None:
         ("REMINDER_WORKING_HOURS", "18:00-09:00"),
         ("REMINDER_WORKING_HOURS", "09:00-24:30"),
         ("REMINDER_WORKING_HOURS", "09:60-10:00"),
+        ("REMINDER_WORKING_HOURS", "09:00-24:01"),
+        ("REMINDER_WORKING_HOURS", "\u00b9\u2079:00-18:00"),  # digits, but not ASCII ones
+        ("REMINDER_WORKING_DAYS", "1-8"),
         ("REMINDER_WORKING_DAYS", "8"),
         ("REMINDER_WORKING_DAYS", "5-1"),
         ("REMINDER_MIN_IDLE_HOURS", "-1"),

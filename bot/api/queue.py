@@ -23,7 +23,7 @@ from bot.api.models import Paging, PullRequest, Time
 from bot.api.paging import PAGED, page_of, paging_headers
 from bot.store import queue as store
 from bot.waiting import Wait, earliest, wait_of_request
-from bot.worktime import working_week
+from bot.worktime import WorkingWeek
 
 Row = Mapping[str, Any]
 
@@ -120,7 +120,7 @@ async def get_queue(request: Request, query: QueueQuery, auth: Reader) -> Reply:
     for pending in await store.pending_requests(state.db, [r["id"] for r in rows]):
         by_pull_request[pending["pull_request_id"]].append(pending)
     now = state.clock()
-    week = working_week(state.settings)
+    week = WorkingWeek.from_settings(state.settings)
     body, moments = [], []
     for row in rows:
         waiting = [

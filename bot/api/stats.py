@@ -26,7 +26,7 @@ from bot.api.declare import BAD_QUERY, Answer, Api
 from bot.api.fields import WholeNumber
 from bot.api.models import Query, Time
 from bot.store import queue as store
-from bot.worktime import WorkingWeek, working_hours, working_week, zone_named
+from bot.worktime import WorkingWeek, working_hours, zone_named
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
@@ -145,8 +145,8 @@ async def get_stats(request: Request, query: StatsQuery, auth: Reader) -> Stats:
     state = request.app.state
     settings = state.settings
     days = query.days
-    week = working_week(settings)
-    team_zone = zone_named(settings.timezone, "UTC")
+    week = WorkingWeek.from_settings(settings)
+    team_zone = zone_named(settings.timezone) or ZoneInfo("UTC")
     since, moves_on = period(state.clock(), days, team_zone)
 
     waits: dict[int, list[float]] = defaultdict(list)

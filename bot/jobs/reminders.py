@@ -25,7 +25,6 @@ from bot.logs import log_context
 from bot.reminders import escalation
 from bot.reminders.people import PersonZone, opted_out, snoozed_until
 from bot.reminders.schedule import reminder_time_today, schedule_reached
-from bot.reminders.worktime import WorkingTime, is_working_time, working_seconds
 from bot.reminders.zones import zone_of
 from bot.settings import Settings
 from bot.slack.identity import metadata_slack_id
@@ -40,6 +39,7 @@ from bot.slack.messages import (
 from bot.store import reminders as store
 from bot.store.database import Database
 from bot.store.users import update_metadata
+from bot.worktime import WorkingWeek, is_working_time, working_seconds
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ def request_from_row(row: dict[str, Any], now: datetime) -> Request:
 
 
 def idle_long_enough(
-    requests: Iterable[Request], now: datetime, zone: ZoneInfo, work: WorkingTime, hours: float
+    requests: Iterable[Request], now: datetime, zone: ZoneInfo, work: WorkingWeek, hours: float
 ) -> list[Request]:
     """The requests idle at least `hours` of working time in `zone`."""
     if hours <= 0:
@@ -195,7 +195,7 @@ def why_not_due(
     assert reviewer.zone is not None
     zone = reviewer.zone.zone
     local = now.astimezone(zone)
-    work = WorkingTime.from_settings(settings)
+    work = WorkingWeek.from_settings(settings)
     if opted_out(reviewer.metadata):
         return "reminders are off in their metadata"
     if not work.is_working_day(local.date()):
@@ -358,7 +358,7 @@ class _Run:
         assert days is not None
         channel = settings.slack_channel
         team = ZoneInfo(settings.timezone)
-        work = WorkingTime.from_settings(settings)
+        work = WorkingWeek.from_settings(settings)
         if not channel:
             log.warning("REMINDER_ESCALATE_DAYS is set but SLACK_CHANNEL is not; no escalation")
             return

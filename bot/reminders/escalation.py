@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.reminders.worktime import WorkingTime, working_seconds
 from bot.slack.identity import metadata_slack_id
 from bot.slack.messages import Escalated
+from bot.worktime import WorkingWeek, working_seconds
 
 # Beyond this a wait is shown as this many working days (no walk over years of days).
 MAX_COUNTED_DAYS = 365
@@ -37,7 +37,7 @@ def mention(login: str, metadata: dict[str, Any]) -> str:
 def escalations_due(
     reviewers: Iterable[Any],
     now: datetime,
-    work: WorkingTime,
+    work: WorkingWeek,
     days: int,
     skip: Collection[tuple[int, int]] = (),
 ) -> list[Escalation]:

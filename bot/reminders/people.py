@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from bot.worktime import zone_named
 
 OFF_VALUES = (False, "false", "off", "no")
 ON_VALUES = (True, "true", "on", "yes")
@@ -25,16 +27,6 @@ class PersonZone:
 
     def __str__(self) -> str:
         return f"{self.zone.key} ({self.source})"
-
-
-def zone_named(name: Any) -> ZoneInfo | None:
-    """The IANA zone `name` names, or None for anything else."""
-    if not isinstance(name, str) or not name.strip() or len(name) > 64:
-        return None
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):  # ValueError: a path-like name
-        return None
 
 
 def _flag(value: Any, words: tuple[Any, ...]) -> bool:

@@ -15,11 +15,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.datastructures import State
 
-from bot.reminders.worktime import WorkingTime, next_working_morning
 from bot.reminders.zones import zone_of
 from bot.slack.identity import metadata_slack_id
 from bot.slack.messages import SNOOZE_ACTION, snoozed_message
 from bot.store.users import get_user, update_metadata
+from bot.worktime import WorkingWeek, next_working_morning
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ async def handle_snooze(
     settings = state.settings
     zone = await zone_of(metadata, settings.timezone, getattr(state, "slack_zones", None))
     local_until = next_working_morning(
-        state.clock(), zone.zone, WorkingTime.from_settings(settings)
+        state.clock(), zone.zone, WorkingWeek.from_settings(settings)
     ).astimezone(zone.zone)
     await update_metadata(state.db, user["id"], {"snooze_until": local_until.isoformat()})
     log.info("reminders snoozed", extra={"login": user["username"], "until": local_until})

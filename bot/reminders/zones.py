@@ -15,8 +15,9 @@ from cachetools import TTLCache
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.reminders.people import PersonZone, zone_named
+from bot.reminders.people import PersonZone
 from bot.slack.identity import metadata_slack_id
+from bot.worktime import zone_named
 
 log = logging.getLogger(__name__)
 
