@@ -542,8 +542,10 @@ def test_a_pull_requests_reviews_cost_the_same_statements_however_many(client, r
 
 
 def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, client, run, db):
-    """On PostgreSQL, a webhook locking users B then C while ReviewFetcher stores a pull
-    request requesting C with a review by B: one waits for the other, neither deadlocks."""
+    """On PostgreSQL, a webhook holding users B and C locked does not hold up ReviewFetcher
+    storing a pull request that names them as they are (known people are read, not
+    written); once both were renamed, the poll writes them, so a webhook locking B then C
+    while it stores them: one waits for the other, neither deadlocks."""
     import asyncio
 
     import asyncpg
@@ -565,10 +567,33 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
     state = client.app.state
     run(review_fetcher.store, state, project, parse.pull_request(pr.as_object()), reviews)
 
+    lock_user = "UPDATE users SET username = username WHERE github_id = $1"
+
+    async def unhindered() -> int:
+        webhook = await asyncpg.connect(settings.database_url)
+        try:
+            async with webhook.transaction():
+                await webhook.execute(lock_user, 10)
+                await webhook.execute(lock_user, 20)
+                poll = review_fetcher.store(
+                    state,
+                    project,
+                    parse.pull_request(pr.but(updated_at=at(2)).as_object()),
+                    reviews,
+                )
+                return await asyncio.wait_for(poll, 10)
+        finally:
+            await webhook.close()
+
+    assert run(unhindered) == 0
+    bea["login"], cid["login"] = "bea2", "cid2"
+    review["user"] = bea
+    reviews = [parse.review(review)]
+    pr = pr.but(updated_at=at(3), reviewers=(cid,))
+
     async def race() -> int:
         webhook = await asyncpg.connect(settings.database_url)
         watcher = await asyncpg.connect(settings.database_url)
-        lock_user = "UPDATE users SET username = username WHERE github_id = $1"
         try:
             async with webhook.transaction():
                 await webhook.execute(lock_user, 10)
@@ -576,7 +601,7 @@ def test_the_review_fetcher_locks_users_in_the_order_webhooks_do(settings, clien
                     review_fetcher.store(
                         state,
                         project,
-                        parse.pull_request(pr.but(updated_at=at(2)).as_object()),
+                        parse.pull_request(pr.but(updated_at=at(4)).as_object()),
                         reviews,
                     )
                 )

@@ -17,7 +17,7 @@ import contextvars
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import databases
 from sqlalchemy.engine.interfaces import Dialect
@@ -26,6 +26,7 @@ from sqlalchemy.sql import ClauseElement, TextClause
 from bot.store import data_version
 
 Query = ClauseElement | str
+Q = TypeVar("Q", bound=ClauseElement)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,17 @@ class Prepared(NamedTuple):
     results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, processor) that apply
 
 
+_BUILT_ONCE = "_reviewer_built_once"
+
+
+def built_once(query: Q) -> Q:
+    """Mark a statement that is built once and kept (its values all bind parameters, given
+    at each call): it is compiled once per database even where SQLAlchemy gives it no cache
+    key (a multi-row INSERT), keyed by the object itself."""
+    setattr(query, _BUILT_ONCE, True)
+    return query
+
+
 class Statements:
     """Compiled statements by their SQLAlchemy cache key (its shape, not its values).
 
@@ -79,6 +91,8 @@ class Statements:
         self.dialect = dialect
         self.numbered = numbered  # asyncpg's $1, $2 (else qmark, in positiontup order)
         self._cache: dict[Any, Prepared] = {}
+        # id -> (the statement, kept alive so that its id is not reused, compiled)
+        self._built_once: dict[int, tuple[ClauseElement, Prepared]] = {}
 
     def prepare(
         self, query: ClauseElement, values: Mapping[str, Any] | None = None
@@ -86,6 +100,13 @@ class Statements:
         """The statement compiled for the driver, and this call's positional arguments
         (the statement's own values, then `values` for its unvalued bind parameters)."""
         params = dict(values) if values else None
+        if getattr(query, _BUILT_ONCE, False):
+            kept = self._built_once.get(id(query))
+            if kept is None or kept[0] is not query:
+                kept = (query, self._prepared(query.compile(dialect=self.dialect)))
+                self._built_once[id(query)] = kept
+            prepared = kept[1]
+            return prepared, self._arguments(prepared, prepared.compiled.construct_params(params))
         cache_key = query._generate_cache_key()
         if cache_key is not None:
             hit = self._cache.get(cache_key.key)

@@ -9,35 +9,94 @@ They take our shapes (`bot.github.shapes`), read from GitHub's JSON before they 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.github.shapes import GitHubUser, PullRequest, Repository, Review, Team
-from bot.store.database import Database
+from bot.store.database import Database, built_once
 from bot.store.tables import projects, pull_requests, review_requests, reviews, users
 from bot.store.upsert import insert_for
+
+# The statements of a delivery are built once per shape (backend, number of rows) and
+# compiled once (`built_once`); only their values change. Building and compiling them at
+# each call was most of a delivery's own time (tests/bench/profile_routes.py webhook).
+
+
+def _insert(postgres: bool, table: sa.Table) -> Any:
+    return (postgresql.insert if postgres else sqlite.insert)(table)
+
+
+def _bind(column: sa.Column, name: str | None = None) -> sa.BindParameter:
+    return sa.bindparam(name or column.name, type_=column.type)
+
+
+def _numbered(prefix: str, values: Iterable[Any]) -> dict[str, Any]:
+    return {f"{prefix}_n{i}": value for i, value in enumerate(values)}
+
 
 # Users ---------------------------------------------------------------------------------
 
 
-async def upsert_users(db: Database, people: Iterable[GitHubUser], now: datetime) -> dict[int, int]:
-    """Insert or rename users by GitHub id, in one statement; returns github_id -> users.id."""
-    by_github_id = {person.github_id: person.login for person in people}
-    if not by_github_id:
-        return {}
-    stmt = insert_for(db, users).values(
+@functools.lru_cache(maxsize=64)
+def _users_named(count: int) -> sa.Select:
+    wanted = [_bind(users.c.github_id, f"github_id_n{i}") for i in range(count)]
+    return built_once(
+        sa.select(users.c.github_id, users.c.id, users.c.username).where(
+            users.c.github_id.in_(wanted)
+        )
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _users_upsert(postgres: bool, count: int) -> Any:
+    metadata, now = _bind(users.c.metadata), _bind(users.c.created_at, "now")
+    stmt = _insert(postgres, users).values(
         [
-            {"github_id": gid, "username": login, "metadata": {}, "created_at": now}
-            for gid, login in sorted(by_github_id.items())
+            {
+                "github_id": _bind(users.c.github_id, f"github_id_n{i}"),
+                "username": _bind(users.c.username, f"username_n{i}"),
+                "metadata": metadata,
+                "created_at": now,
+            }
+            for i in range(count)
         ]
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=[users.c.github_id], set_={"username": stmt.excluded.username}
     ).returning(users.c.github_id, users.c.id)
-    return {r["github_id"]: r["id"] for r in await db.fetch_all(stmt)}
+    return built_once(stmt)
+
+
+async def upsert_users(db: Database, people: Iterable[GitHubUser], now: datetime) -> dict[int, int]:
+    """Insert or rename users by GitHub id; returns github_id -> users.id.
+
+    Those already stored under the same login are only read: an upsert would lock their
+    rows until the transaction ends, and every delivery of a busy repository names the
+    same few people, so concurrent deliveries would queue on them (and a webhook could
+    wait on a long poll). The others are upserted in one statement, in GitHub id order.
+    """
+    by_github_id = {person.github_id: person.login for person in people}
+    if not by_github_id:
+        return {}
+    wanted = sorted(by_github_id)
+    stored = await db.fetch_all(_users_named(len(wanted)), _numbered("github_id", wanted))
+    ids = {r["github_id"]: r["id"] for r in stored if r["username"] == by_github_id[r["github_id"]]}
+    missing = [gid for gid in wanted if gid not in ids]
+    if missing:
+        values = {
+            **_numbered("github_id", missing),
+            **_numbered("username", (by_github_id[gid] for gid in missing)),
+            "metadata": {},
+            "now": now,
+        }
+        written = await db.fetch_all(_users_upsert(db.is_postgres, len(missing)), values)
+        ids.update((r["github_id"], r["id"]) for r in written)
+    return ids
 
 
 # Projects ------------------------------------------------------------------------------
@@ -140,15 +199,35 @@ async def set_installation_active(db: Database, installation_id: int, active: bo
 # Pull requests and reviews -------------------------------------------------------------
 
 
-async def _upsert_by_github_id(
-    db: Database, stmt: Any, table: sa.Table, github_id: int
-) -> tuple[int, bool]:
-    """Run a conditional upsert; (id, True) when it wrote, else (the stored id, False)."""
-    written = await db.fetch_val(stmt.returning(table.c.id))
-    if written is not None:
-        return written, True
-    stored = await db.fetch_val(sa.select(table.c.id).where(table.c.github_id == github_id))
-    return stored, False
+_PR_COLUMNS = (
+    "github_id", "project_id", "user_id", "number", "title", "url", "state", "draft", "merged",
+    "labels", "created_at", "updated_at", "closed_at", "merged_at",
+)  # fmt: skip
+
+
+@functools.cache
+def _pull_request_upsert(postgres: bool) -> Any:
+    """Insert or update a pull request unless the stored one is newer; returns its id when
+    it wrote."""
+    stmt = _insert(postgres, pull_requests).values(
+        {name: _bind(pull_requests.c[name]) for name in _PR_COLUMNS}
+    )
+    updated: dict[str, Any] = {name: stmt.excluded[name] for name in _PR_COLUMNS[1:]}
+    # A payload without an author keeps the one we know.
+    updated["user_id"] = sa.func.coalesce(stmt.excluded.user_id, pull_requests.c.user_id)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[pull_requests.c.github_id],
+        set_=updated,
+        where=pull_requests.c.updated_at <= stmt.excluded.updated_at,
+    )
+    return built_once(stmt.returning(pull_requests.c.id))
+
+
+_PULL_REQUEST_ID = built_once(
+    sa.select(pull_requests.c.id).where(
+        pull_requests.c.github_id == _bind(pull_requests.c.github_id)
+    )
+)
 
 
 def _pull_request_columns(pr: PullRequest) -> dict[str, Any]:
@@ -177,18 +256,11 @@ async def upsert_pull_request(
     Returns (pull_requests.id, applied); applied is False when the stored `updated_at`
     is later than `pr`'s, and then nothing was written. Equal times apply.
     """
-    row = _pull_request_columns(pr)
-    stmt = insert_for(db, pull_requests).values(project_id=project_id, user_id=author_id, **row)
-    updated = {name: stmt.excluded[name] for name in row if name != "github_id"}
-    updated["project_id"] = stmt.excluded.project_id
-    # A payload without an author keeps the one we know.
-    updated["user_id"] = sa.func.coalesce(stmt.excluded.user_id, pull_requests.c.user_id)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[pull_requests.c.github_id],
-        set_=updated,
-        where=pull_requests.c.updated_at <= stmt.excluded.updated_at,
-    )
-    return await _upsert_by_github_id(db, stmt, pull_requests, pr.github_id)
+    values = {**_pull_request_columns(pr), "project_id": project_id, "user_id": author_id}
+    written = await db.fetch_val(_pull_request_upsert(db.is_postgres), values)
+    if written is not None:
+        return written, True
+    return await db.fetch_val(_PULL_REQUEST_ID, {"github_id": pr.github_id}), False
 
 
 def _newer_review(stored: Any, incoming: Any) -> sa.ColumnElement[bool]:
@@ -213,6 +285,29 @@ def _newer_review(stored: Any, incoming: Any) -> sa.ColumnElement[bool]:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _reviews_upsert(postgres: bool, count: int) -> Any:
+    pr_id = _bind(reviews.c.pull_request_id)
+    stmt = _insert(postgres, reviews).values(
+        [
+            {
+                "github_id": _bind(reviews.c.github_id, f"github_id_n{i}"),
+                "pull_request_id": pr_id,
+                "user_id": _bind(reviews.c.user_id, f"user_id_n{i}"),
+                "state": _bind(reviews.c.state, f"state_n{i}"),
+                "submitted_at": _bind(reviews.c.submitted_at, f"submitted_at_n{i}"),
+            }
+            for i in range(count)
+        ]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[reviews.c.github_id],
+        set_={"state": stmt.excluded.state, "submitted_at": stmt.excluded.submitted_at},
+        where=_newer_review(reviews.c, stmt.excluded),
+    ).returning(reviews.c.github_id)
+    return built_once(stmt)
+
+
 async def upsert_reviews(
     db: Database, pr_id: int, submitted: Iterable[Review], user_ids: Mapping[int, int]
 ) -> set[int]:
@@ -227,24 +322,16 @@ async def upsert_reviews(
     }
     if not by_github_id:
         return set()
-    stmt = insert_for(db, reviews).values(
-        [
-            {
-                "github_id": github_id,
-                "pull_request_id": pr_id,
-                "user_id": user_id,
-                "state": r.state,
-                "submitted_at": r.submitted_at,
-            }
-            for github_id, (user_id, r) in sorted(by_github_id.items())
-        ]
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[reviews.c.github_id],
-        set_={"state": stmt.excluded.state, "submitted_at": stmt.excluded.submitted_at},
-        where=_newer_review(reviews.c, stmt.excluded),
-    ).returning(reviews.c.github_id)
-    return {r["github_id"] for r in await db.fetch_all(stmt)}
+    rows = sorted(by_github_id.items())
+    values = {
+        "pull_request_id": pr_id,
+        **_numbered("github_id", (github_id for github_id, _ in rows)),
+        **_numbered("user_id", (user_id for _, (user_id, _) in rows)),
+        **_numbered("state", (r.state for _, (_, r) in rows)),
+        **_numbered("submitted_at", (r.submitted_at for _, (_, r) in rows)),
+    }
+    written = await db.fetch_all(_reviews_upsert(db.is_postgres, len(rows)), values)
+    return {r["github_id"] for r in written}
 
 
 # Review requests -----------------------------------------------------------------------
@@ -254,6 +341,23 @@ def _request_target(user_id: int | None, team_slug: str | None) -> tuple[str, An
     if (user_id is None) == (team_slug is None):
         raise ValueError("a review request names a user or a team, not both")
     return ("user_id", user_id) if user_id is not None else ("team_slug", team_slug)
+
+
+@functools.cache
+def _request_bump(column: str) -> Any:
+    stored = review_requests.c
+    at = _bind(stored.requested_at, "at")
+    return built_once(
+        review_requests.update()
+        .where(
+            stored.pull_request_id == _bind(stored.pull_request_id),
+            stored[column] == _bind(stored[column]),
+            stored.removed_at.is_(None),
+            stored.requested_at < at,
+        )
+        .values(requested_at=at)
+        .returning(stored.id)
+    )
 
 
 async def bump_review_request(
@@ -271,19 +375,58 @@ async def bump_review_request(
     at the latest (a review between an earlier request and `at` does not end it).
     """
     column, value = _request_target(user_id, team_slug)
-    stored = review_requests.c
     moved = await db.fetch_all(
-        review_requests.update()
-        .where(
-            stored.pull_request_id == pr_id,
-            stored[column] == value,
-            stored.removed_at.is_(None),
-            stored.requested_at < at,
-        )
-        .values(requested_at=at)
-        .returning(stored.id)
+        _request_bump(column), {"pull_request_id": pr_id, column: value, "at": at}
     )
     return bool(moved)
+
+
+@functools.lru_cache(maxsize=64)
+def _requests_withdrawal(users_kept: int, teams_kept: int) -> Any:
+    """Withdraw, at `now`, the open requests of a pull request but those kept."""
+    stored = review_requests.c
+    now = _bind(stored.removed_at, "now")
+    others = []
+    for column, kept in (("user_id", users_kept), ("team_slug", teams_kept)):
+        condition = stored[column].is_not(None)
+        if kept:
+            names = [_bind(stored[column], f"{column}_n{i}") for i in range(kept)]
+            condition = sa.and_(condition, stored[column].not_in(names))
+        others.append(condition)
+    return built_once(
+        review_requests.update()
+        .where(
+            stored.pull_request_id == _bind(stored.pull_request_id),
+            sa.or_(stored.removed_at.is_(None), stored.removed_at < now),
+            sa.or_(*others),
+        )
+        .values(removed_at=now)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _requests_upsert(postgres: bool, column: str, count: int) -> Any:
+    """Open (or revive) requests of a pull request to these users or teams at `now`;
+    only the rows inserted or revived come back."""
+    stored = review_requests.c
+    pr_id, now = _bind(stored.pull_request_id), _bind(stored.requested_at, "now")
+    stmt = _insert(postgres, review_requests).values(
+        [
+            {
+                "pull_request_id": pr_id,
+                column: _bind(stored[column], f"{column}_n{i}"),
+                "requested_at": now,
+                "removed_at": sa.null(),
+            }
+            for i in range(count)
+        ]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[stored.pull_request_id, stored[column]],
+        set_={"requested_at": stmt.excluded.requested_at, "removed_at": None},
+        where=stored.removed_at.is_not(None),
+    )
+    return built_once(stmt.returning(stored.user_id))
 
 
 async def replace_review_requests(
@@ -297,38 +440,24 @@ async def replace_review_requests(
     arriving late cannot revive it. At most three statements. Returns the users whose
     request is new or revived.
     """
-    wanted_users = sorted(set(user_ids))
-    wanted_teams = sorted(set(team_slugs))
-    stored = review_requests.c
+    wanted = {"user_id": sorted(set(user_ids)), "team_slug": sorted(set(team_slugs))}
     await db.execute(
-        review_requests.update()
-        .where(
-            stored.pull_request_id == pr_id,
-            sa.or_(stored.removed_at.is_(None), stored.removed_at < now),
-            sa.or_(
-                sa.and_(stored.user_id.is_not(None), stored.user_id.not_in(wanted_users)),
-                sa.and_(stored.team_slug.is_not(None), stored.team_slug.not_in(wanted_teams)),
-            ),
-        )
-        .values(removed_at=now)
+        _requests_withdrawal(len(wanted["user_id"]), len(wanted["team_slug"])),
+        {
+            "pull_request_id": pr_id,
+            "now": now,
+            **_numbered("user_id", wanted["user_id"]),
+            **_numbered("team_slug", wanted["team_slug"]),
+        },
     )
     opened: set[int] = set()
-    for column, wanted in (("user_id", wanted_users), ("team_slug", wanted_teams)):
-        if not wanted:
+    for column, values in wanted.items():
+        if not values:
             continue
-        stmt = insert_for(db, review_requests).values(
-            [
-                {"pull_request_id": pr_id, column: value, "requested_at": now, "removed_at": None}
-                for value in wanted
-            ]
+        rows = await db.fetch_all(
+            _requests_upsert(db.is_postgres, column, len(values)),
+            {"pull_request_id": pr_id, "now": now, **_numbered(column, values)},
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[stored.pull_request_id, stored[column]],
-            set_={"requested_at": stmt.excluded.requested_at, "removed_at": None},
-            where=stored.removed_at.is_not(None),
-        )
-        # Only the rows inserted or revived come back.
-        rows = await db.fetch_all(stmt.returning(stored.user_id))
         opened.update(r["user_id"] for r in rows if r["user_id"] is not None)
     return opened
 
