@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from bot.store.database import Database
+from bot.store.database import Database, built_once
 from bot.store.tables import webhook_deliveries
-from bot.store.upsert import insert_for
+from bot.store.upsert import insert_for, insert_on
 
 ERROR_MAX_CHARS = 2000
 
@@ -28,6 +29,24 @@ def _upsert_over_failed(db: Database, columns: tuple[str, ...], **values: Any) -
     )
 
 
+@functools.cache
+def _claim(postgres: bool) -> Any:
+    """The claim's statement, built and compiled once: it runs at every delivery."""
+    c = webhook_deliveries.c
+    stmt = insert_on(postgres, webhook_deliveries).values(
+        {**{name: sa.bindparam(name, type_=c[name].type) for name in _CLAIMED}, "error": None}
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[c.guid],
+        set_={name: stmt.excluded[name] for name in (*_CLAIMED[1:], "error")},
+        where=c.outcome == "failed",
+    )
+    return built_once(stmt.returning(c.id))
+
+
+_CLAIMED = ("guid", "event", "action", "received_at", "applied_at", "outcome")
+
+
 async def claim_delivery(
     db: Database, guid: str, event: str, action: str | None, outcome: str, now: datetime
 ) -> bool:
@@ -35,20 +54,18 @@ async def claim_delivery(
 
     Run it first in the transaction that applies the delivery: the unique GUID makes
     a second, concurrent delivery wait for the first and then find it done. A GUID
-    recorded as failed is claimed again, so GitHub's redelivery applies it.
+    recorded as failed is claimed again (every column but the GUID taken anew, the error
+    cleared), so GitHub's redelivery applies it.
     """
-    stmt = _upsert_over_failed(
-        db,
-        ("event", "action", "received_at", "applied_at", "outcome", "error"),
-        guid=guid,
-        event=event,
-        action=action,
-        received_at=now,
-        applied_at=now,
-        outcome=outcome,
-        error=None,
-    )
-    return await db.fetch_val(stmt.returning(webhook_deliveries.c.id)) is not None
+    values = {
+        "guid": guid,
+        "event": event,
+        "action": action,
+        "received_at": now,
+        "applied_at": now,
+        "outcome": outcome,
+    }
+    return await db.fetch_val(_claim(db.is_postgres), values) is not None
 
 
 async def record_failure(

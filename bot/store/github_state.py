@@ -15,20 +15,15 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.github.shapes import GitHubUser, PullRequest, Repository, Review, Team
 from bot.store.database import Database, built_once
 from bot.store.tables import projects, pull_requests, review_requests, reviews, users
-from bot.store.upsert import insert_for
+from bot.store.upsert import insert_for, insert_on
 
 # The statements of a delivery are built once per shape (backend, number of rows) and
 # compiled once (`built_once`); only their values change. Building and compiling them at
 # each call was most of a delivery's own time (tests/bench/profile_routes.py webhook).
-
-
-def _insert(postgres: bool, table: sa.Table) -> Any:
-    return (postgresql.insert if postgres else sqlite.insert)(table)
 
 
 def _bind(column: sa.Column, name: str | None = None) -> sa.BindParameter:
@@ -55,7 +50,7 @@ def _users_named(count: int) -> sa.Select:
 @functools.lru_cache(maxsize=64)
 def _users_upsert(postgres: bool, count: int) -> Any:
     metadata, now = _bind(users.c.metadata), _bind(users.c.created_at, "now")
-    stmt = _insert(postgres, users).values(
+    stmt = insert_on(postgres, users).values(
         [
             {
                 "github_id": _bind(users.c.github_id, f"github_id_n{i}"),
@@ -102,6 +97,20 @@ async def upsert_users(db: Database, people: Iterable[GitHubUser], now: datetime
 # Projects ------------------------------------------------------------------------------
 
 
+# The projects of a repository: by GitHub id, or by owner/name ignoring case.
+_SAME_REPOSITORY = built_once(
+    projects.select().where(
+        sa.or_(
+            projects.c.github_id == _bind(projects.c.github_id),
+            sa.and_(
+                sa.func.lower(projects.c.repo_owner) == _bind(projects.c.repo_owner, "owner"),
+                sa.func.lower(projects.c.repo_name) == _bind(projects.c.repo_name, "name"),
+            ),
+        )
+    )
+)
+
+
 async def upsert_project(
     db: Database,
     repository: Repository,
@@ -121,16 +130,12 @@ async def upsert_project(
     one they came from (`repo_seen_at`): a delivery from before a rename, arriving late
     or redelivered, does not move the project back.
     """
-    same_repository = projects.select().where(
-        sa.or_(
-            projects.c.github_id == repository.github_id,
-            sa.and_(
-                sa.func.lower(projects.c.repo_owner) == repository.owner.lower(),
-                sa.func.lower(projects.c.repo_name) == repository.name.lower(),
-            ),
-        )
-    )
-    matches = await db.fetch_all(same_repository)
+    same_repository = {
+        "github_id": repository.github_id,
+        "owner": repository.owner.lower(),
+        "name": repository.name.lower(),
+    }
+    matches = await db.fetch_all(_SAME_REPOSITORY, same_repository)
     values: dict[str, Any] = {"github_id": repository.github_id}
     named = {
         "repo_owner": repository.owner,
@@ -153,7 +158,7 @@ async def upsert_project(
         if created is not None:
             return created
         # A concurrent delivery created it first (and has committed): use theirs.
-        matches = await db.fetch_all(same_repository)
+        matches = await db.fetch_all(_SAME_REPOSITORY, same_repository)
     project = next((p for p in matches if p["github_id"] == repository.github_id), matches[0])
     seen_at = project["repo_seen_at"]
     renamed = (project["repo_owner"], project["repo_name"]) != (repository.owner, repository.name)
@@ -209,7 +214,7 @@ _PR_COLUMNS = (
 def _pull_request_upsert(postgres: bool) -> Any:
     """Insert or update a pull request unless the stored one is newer; returns its id when
     it wrote."""
-    stmt = _insert(postgres, pull_requests).values(
+    stmt = insert_on(postgres, pull_requests).values(
         {name: _bind(pull_requests.c[name]) for name in _PR_COLUMNS}
     )
     updated: dict[str, Any] = {name: stmt.excluded[name] for name in _PR_COLUMNS[1:]}
@@ -288,7 +293,7 @@ def _newer_review(stored: Any, incoming: Any) -> sa.ColumnElement[bool]:
 @functools.lru_cache(maxsize=64)
 def _reviews_upsert(postgres: bool, count: int) -> Any:
     pr_id = _bind(reviews.c.pull_request_id)
-    stmt = _insert(postgres, reviews).values(
+    stmt = insert_on(postgres, reviews).values(
         [
             {
                 "github_id": _bind(reviews.c.github_id, f"github_id_n{i}"),
@@ -410,7 +415,7 @@ def _requests_upsert(postgres: bool, column: str, count: int) -> Any:
     only the rows inserted or revived come back."""
     stored = review_requests.c
     pr_id, now = _bind(stored.pull_request_id), _bind(stored.requested_at, "now")
-    stmt = _insert(postgres, review_requests).values(
+    stmt = insert_on(postgres, review_requests).values(
         [
             {
                 "pull_request_id": pr_id,

@@ -12,4 +12,9 @@ from bot.store.database import Database
 
 def insert_for(db: Database, table: sa.Table) -> Any:
     """An INSERT on `table` that knows `on_conflict_do_update` on either backend."""
-    return (postgresql.insert if db.is_postgres else sqlite.insert)(table)
+    return insert_on(db.is_postgres, table)
+
+
+def insert_on(postgres: bool, table: sa.Table) -> Any:
+    """`insert_for` by backend, for statements built once per backend."""
+    return (postgresql.insert if postgres else sqlite.insert)(table)

@@ -7,7 +7,8 @@ the statements the service runs, with the same transaction semantics:
 
 - `POST /github/webhooks`: check the signature, parse the body, then in one
   transaction claim the delivery GUID (a failed one is claimed again), find or
-  create the project, upsert the people in one statement, the pull request unless
+  create the project, read the people (upserting in one statement those new or
+  renamed), the pull request unless
   the stored one is newer, its open review requests, and the review.
 - `GET /v1/pull_requests`, `/v1/pull_requests/{id}?details=true`,
   `/v1/users/{id}?details=true`: the service's statements, rows to JSON by hand.
@@ -320,22 +321,33 @@ async def apply(s: Any, db: Any, data: dict[str, Any], now: Any) -> None:
         people[user["id"]] = user["login"]
     if review is not None:
         people[review["user"]["id"]] = review["user"]["login"]
-    marks = []
-    args: list[Any] = []
-    for gid, login in sorted(people.items()):
-        p = s.placeholders(len(args) + 1, 4)
-        marks.append(f"({', '.join(p)})")
-        args += [gid, login, "{}", now]
+    # People stored under the same login are read, not written (no row lock held).
+    wanted = sorted(people)
+    marks = s.placeholders(1, len(wanted))
     ids = {
         r[0]: r[1]
         for r in await s.raw_rows(
+            f"SELECT github_id, id, username FROM users WHERE github_id IN ({', '.join(marks)})",
+            *wanted,
+        )
+        if r[2] == people[r[0]]
+    }
+    missing = [gid for gid in wanted if gid not in ids]
+    if missing:
+        marks = []
+        args: list[Any] = []
+        for gid in missing:
+            p = s.placeholders(len(args) + 1, 4)
+            marks.append(f"({', '.join(p)})")
+            args += [gid, people[gid], "{}", now]
+        rows = await s.raw_rows(
             "INSERT INTO users (github_id, username, metadata, created_at) VALUES "
             + ", ".join(marks)
             + " ON CONFLICT (github_id) DO UPDATE SET username = excluded.username"
             " RETURNING github_id, id",
             *args,
         )
-    }
+        ids.update((r[0], r[1]) for r in rows)
     updated_at = db.time(pr["updated_at"])
     pr_id = await s.val(
         "pull_request",
