@@ -7,7 +7,9 @@ table the API shows, and bumps the version
 
 - on PostgreSQL with `nextval('data_version')` AFTER the transaction commits: a
   sequence is not transactional and takes no row lock, so sixteen webhook
-  transactions at once never queue behind one hot row until their commits;
+  transactions at once never queue behind one hot row until their commits; the same
+  statement announces the value (NOTIFY), which every process keeps
+  (bot/store/version_feed.py), so reading the version costs no statement there;
 - on SQLite with `UPDATE data_version SET value = value + 1` as the last statement
   INSIDE the transaction: SQLite lets one writer at a time anyway, and the bump then
   commits atomically with the change (no window at all).
@@ -64,7 +66,14 @@ def shows_change(query: Any) -> bool:
 
 
 # Constant statements (migration 0006 makes their objects).
-_BUMP = {True: "SELECT nextval('data_version')", False: "UPDATE data_version SET value = value + 1"}
+# PostgreSQL announces each bump to every process (bot/store/version_feed.py), in the
+# same statement, which answers the new value.
+CHANNEL = "reviewer_data_version"
+_BUMP = {
+    True: "WITH bumped AS (SELECT nextval('data_version') AS value)"
+    " SELECT value, pg_notify('reviewer_data_version', value::text) FROM bumped",
+    False: "UPDATE data_version SET value = value + 1",
+}
 # last_value is the newest value any session took, committed or not (a sequence is not
 # transactional): exactly what a bump after commit needs.
 _READ = {True: "SELECT last_value FROM data_version", False: "SELECT value FROM data_version"}

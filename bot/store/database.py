@@ -24,6 +24,7 @@ from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql import ClauseElement, TextClause
 
 from bot.store import data_version
+from bot.store.version_feed import VersionFeed
 
 Query = ClauseElement | str
 Q = TypeVar("Q", bound=ClauseElement)
@@ -206,6 +207,10 @@ class Database:
         # Moves of the data version are counted apart, in `bumps`: they follow writes.
         self.query_count = 0
         self.bumps = 0
+        # Reads of the data version that ran a statement (none on PostgreSQL while its
+        # feed listens); counted apart from the routes' own statements.
+        self.version_reads = 0
+        self.feed = VersionFeed(self._dsn(url)) if self.backend == "postgresql" else None
         self.statements = Statements(
             self._db._backend._dialect,  # type: ignore[attr-defined]
             numbered=self.backend == "postgresql",
@@ -219,8 +224,16 @@ class Database:
     def is_connected(self) -> bool:
         return self._db.is_connected
 
+    @staticmethod
+    def _dsn(url: str) -> str:
+        """The URL as asyncpg takes it (no SQLAlchemy driver name)."""
+        scheme, _, rest = url.partition("://")
+        return f"postgresql://{rest}" if scheme.startswith("postgres") else url
+
     async def connect(self) -> None:
         await self._db.connect()
+        if self.feed is not None:
+            await self.feed.start()
 
     async def disconnect(self) -> None:
         """Close the connections; a pool that will not drain in time is cut off.
@@ -229,6 +242,8 @@ class Database:
         checked out of asyncpg's pool, whose graceful close would then wait forever (a
         shutdown that never ends); cancelled, asyncpg terminates the pool instead.
         """
+        if self.feed is not None:
+            await self.feed.stop()
         try:
             await asyncio.wait_for(self._db.disconnect(), self.disconnect_timeout)
         except TimeoutError:
@@ -279,7 +294,9 @@ class Database:
 
     async def _bump(self) -> None:
         self.bumps += 1
-        await self._db.execute(data_version.bump_sql(self.is_postgres))
+        value = await self._db.execute(data_version.bump_sql(self.is_postgres))
+        if self.feed is not None:
+            self.feed.note(int(value))
 
     async def _bump_after_commit(self) -> None:
         """Move the version after a commit; if that fails or is cancelled, it is owed."""
@@ -320,7 +337,9 @@ class Database:
         """The current data version: read it BEFORE the rows an answer shows."""
         if self._bump_owed:
             await self.bump_version()
-        self.query_count += 1
+        if self.feed is not None and self.feed.value is not None:
+            return self.feed.value
+        self.version_reads += 1
         return int(await self._db.fetch_val(data_version.read_sql(self.is_postgres)))
 
     @asynccontextmanager
