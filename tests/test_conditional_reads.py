@@ -309,3 +309,73 @@ def test_the_description_says_so_for_every_read(client: TestClient) -> None:
         "cookie",
         "reviewer_session",
     )
+
+
+def _another_process_renames(database_url: str, user_id: int, name: str) -> None:
+    """A change committed by another process's Database (a CLI run, another worker)."""
+
+    async def rename() -> None:
+        other = Database(database_url)
+        await other.connect()
+        try:
+            async with other.transaction():
+                await other.execute(
+                    users.update().where(users.c.id == user_id).values(username=name)
+                )
+        finally:
+            await other.disconnect()
+
+    asyncio.run(rename())
+
+
+def _until(run: Any, check: Callable[[], Any]) -> None:
+    """Wait for what another connection announces (at most 10 s: a notification, not a timing)."""
+
+    async def wait() -> None:
+        for _ in range(1000):
+            if check():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("never came")
+
+    run(wait)
+
+
+def test_another_process_s_change_is_announced_and_its_old_tags_stop_matching(
+    client: TestClient, auth, run, db, database_url: str
+) -> None:
+    if not db.is_postgres:
+        pytest.skip("the version is announced on PostgreSQL; SQLite reads it each time")
+    ids = seed(run, db)
+    url = f"/v1/users/{ids['user']}"
+    tag = client.get(url).headers["etag"]
+    reads = db.version_reads
+    before = db.feed.value
+    _another_process_renames(database_url, ids["user"], "renamed-elsewhere")
+    _until(run, lambda: db.feed.value != before)
+    answer = client.get(url, headers={"If-None-Match": tag})
+    assert (answer.status_code, answer.json()["username"]) == (200, "renamed-elsewhere")
+    assert db.version_reads == reads  # all from the feed, no statement
+
+
+def test_while_the_feed_is_cut_the_version_is_read_and_the_feed_comes_back(
+    client: TestClient, auth, run, db, database_url: str
+) -> None:
+    if not db.is_postgres:
+        pytest.skip("the version is announced on PostgreSQL; SQLite reads it each time")
+    ids = seed(run, db)
+    url = f"/v1/users/{ids['user']}"
+    feed = db.feed
+    pid = feed._connection.get_server_pid()
+    run(db.execute, sa.text(f"SELECT pg_terminate_backend({pid})"))
+    _until(run, lambda: feed.value is None)
+    # Cut off, nothing is announced to us: the version is read, so nothing stale is served.
+    tag = client.get(url).headers["etag"]
+    reads = db.version_reads
+    _another_process_renames(database_url, ids["user"], "renamed-while-cut")
+    answer = client.get(url, headers={"If-None-Match": tag})
+    assert (answer.status_code, answer.json()["username"]) == (200, "renamed-while-cut")
+    assert db.version_reads > reads
+    _until(run, lambda: feed.value is not None and feed._connection.get_server_pid() != pid)
+    tag = answer.headers["etag"]
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
