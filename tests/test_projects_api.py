@@ -115,13 +115,21 @@ def test_list_is_paged_with_link_headers(client: TestClient, auth) -> None:
     for i in range(5):
         body = {"name": f"p{i}", "repo_owner": "org", "repo_name": f"repo{i}"}
         assert client.post("/v1/projects", json=body, headers=auth).status_code == 201
-    first = client.get("/v1/projects?per_page=2")
+    first = client.get("/v1/projects?page=1&per_page=2")
     assert [p["name"] for p in first.json()] == ["p0", "p1"]
     assert first.headers["X-Total-Count"] == "5"
     links = first.links
     assert links["next"]["url"].endswith("page=2&per_page=2")
     assert links["last"]["url"].endswith("page=3&per_page=2")
     assert "prev" not in links
+
+    # Without `page`: the same first page, whose next page is after its last id.
+    default = client.get("/v1/projects?per_page=2")
+    assert default.content == first.content
+    assert default.headers["X-Total-Count"] == "5"
+    assert default.links["next"]["url"].endswith(f"after={first.json()[-1]['id']}&per_page=2")
+    assert default.links["last"] == links["last"]
+    assert "prev" not in default.links
 
     last = client.get(links["last"]["url"])
     assert [p["name"] for p in last.json()] == ["p4"]
