@@ -142,12 +142,37 @@ def test_list_is_paged_with_link_headers(client: TestClient, auth) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["per_page=0", "per_page=1001", "per_page=x", "page=0", "page=-1"]
+    "query",
+    [
+        "per_page=0",
+        "per_page=1001",
+        "per_page=x",
+        "page=0",
+        "page=-1",
+        "after=-1",
+        "after=x",
+        "after=",
+        "after=2147483648",
+        "after=1&page=1",
+        "page=2&after=0",
+    ],
 )
 def test_bad_paging_is_400(client: TestClient, query) -> None:
     response = client.get(f"/v1/projects?{query}")
     assert response.status_code == 400
-    assert response.json()["errors"]
+    body = response.json()
+    assert body["detail"].startswith("invalid query: ")
+    assert list(body["errors"]) == [query.split("=")[0] if "&" not in query else "after"]
+
+
+def test_a_cursor_past_the_end_is_an_empty_page_with_no_next(client: TestClient, auth) -> None:
+    assert client.post("/v1/projects", json=DOCKER, headers=auth).status_code == 201
+    response = client.get("/v1/projects?after=2147483647&per_page=5")
+    assert response.status_code == 200
+    assert response.json() == []
+    assert "next" not in response.links
+    assert response.links["first"]["url"].endswith("/v1/projects?per_page=5")
+    assert "X-Total-Count" not in response.headers
 
 
 def test_concurrent_creates_of_one_repository_make_one_project(client: TestClient, auth, run):

@@ -1,8 +1,11 @@
 """Each read route runs a fixed number of statements, however many rows there are."""
 
+import asyncio
+
 import pytest
 from starlette.testclient import TestClient
 
+from bot.store.paging import Totals
 from bot.store.users import DETAILS_LIMIT
 from tests.factories import add_release
 from tests.factories import seed_reviewed_pull_requests as seed_pull_requests
@@ -93,3 +96,27 @@ def test_an_unchanged_answer_reads_the_data_version_only(
         response = client.get(url, headers={"If-None-Match": etag})
         assert (name, response.status_code, response.content) == (name, 304, b"")
         assert db.query_count - before == 1, name
+
+
+def test_concurrent_misses_share_one_count_and_a_failed_one_is_retried() -> None:
+    async def scenario() -> None:
+        totals, calls, go = Totals(), [], asyncio.Event()
+
+        async def count() -> int:
+            calls.append(1)
+            await go.wait()
+            if len(calls) == 1:
+                raise ConnectionError("the first count fails")
+            return 7
+
+        waiting = [asyncio.create_task(totals.get("key", count)) for _ in range(4)]
+        await asyncio.sleep(0)
+        assert len(calls) == 1  # one counts, the others wait for it
+        go.set()
+        answers = await asyncio.gather(*waiting, return_exceptions=True)
+        # The one that counted fails; one of the others counts again, for all the rest.
+        assert [type(a).__name__ for a in answers] == ["ConnectionError", "int", "int", "int"]
+        assert answers[1:] == [7, 7, 7] and len(calls) == 2
+        assert await totals.get("key", count) == 7 and len(calls) == 2  # kept
+
+    asyncio.run(scenario())
