@@ -26,6 +26,7 @@ from tests.factories import (
     at,
 )
 from tests.fake_github import BASE_URL, CLIENT_ID, CLIENT_SECRET, Clock, FakeGitHub, Fault
+from tests.test_pull_requests_api import follow_next
 
 READ_TOKEN = "read-only-token"
 GITHUB_MODE = {
@@ -155,6 +156,15 @@ def test_a_person_sees_only_the_repositories_github_says_they_can_access(
     token = {"Authorization": f"Bearer {READ_TOKEN}"}
     assert len(listed(client, "/v1/projects", token)) == 3
     assert len(listed(client, "/v1/users", token)) == 5
+    # Totals are kept per reader (and data version): hers and the token's differ.
+    assert client.get("/v1/users", headers=ann).headers["x-total-count"] == "3"
+    before = db.query_count
+    assert client.get("/v1/users", headers=token).headers["x-total-count"] == "5"
+    assert client.get("/v1/users", headers=ann).headers["x-total-count"] == "3"
+    assert db.query_count - before == 1 + 1  # the page alone: totals kept
+    # Her pages after a cursor hold her users only.
+    answers = follow_next(client, "/v1/users?per_page=1", ann)
+    assert [a.json()[0]["username"] for a in answers] == ["alice", "bob", "carol"]
     # GitHub's pages were followed (max_per_page 1, two installations).
     assert [c.query.get("page", "1") for c in github.calls_to(r"^/user/installations$")] == [
         "1",

@@ -115,13 +115,21 @@ def test_list_is_paged_with_link_headers(client: TestClient, auth) -> None:
     for i in range(5):
         body = {"name": f"p{i}", "repo_owner": "org", "repo_name": f"repo{i}"}
         assert client.post("/v1/projects", json=body, headers=auth).status_code == 201
-    first = client.get("/v1/projects?per_page=2")
+    first = client.get("/v1/projects?page=1&per_page=2")
     assert [p["name"] for p in first.json()] == ["p0", "p1"]
     assert first.headers["X-Total-Count"] == "5"
     links = first.links
     assert links["next"]["url"].endswith("page=2&per_page=2")
     assert links["last"]["url"].endswith("page=3&per_page=2")
     assert "prev" not in links
+
+    # Without `page`: the same first page, whose next page is after its last id.
+    default = client.get("/v1/projects?per_page=2")
+    assert default.content == first.content
+    assert default.headers["X-Total-Count"] == "5"
+    assert default.links["next"]["url"].endswith(f"after={first.json()[-1]['id']}&per_page=2")
+    assert default.links["last"] == links["last"]
+    assert "prev" not in default.links
 
     last = client.get(links["last"]["url"])
     assert [p["name"] for p in last.json()] == ["p4"]
@@ -140,6 +148,28 @@ def test_bad_paging_is_400(client: TestClient, query) -> None:
     response = client.get(f"/v1/projects?{query}")
     assert response.status_code == 400
     assert response.json()["errors"]
+
+
+def test_a_bad_cursor_or_one_with_a_page_is_400(client: TestClient) -> None:
+    for query in ("after=-1", "after=x", "after=", "after=2147483648", "after=1&page=1"):
+        response = client.get(f"/v1/projects?{query}")
+        assert response.status_code == 400, query
+        body = response.json()
+        assert body["detail"].startswith("invalid query: after: "), query
+        assert list(body["errors"]) == ["after"], query
+    assert client.get("/v1/users?page=2&after=0").json()["errors"] == {
+        "after": "cannot be sent with page"
+    }
+
+
+def test_a_cursor_past_the_end_is_an_empty_page_with_no_next(client: TestClient, auth) -> None:
+    assert client.post("/v1/projects", json=DOCKER, headers=auth).status_code == 201
+    response = client.get("/v1/projects?after=2147483647&per_page=5")
+    assert response.status_code == 200
+    assert response.json() == []
+    assert "next" not in response.links
+    assert response.links["first"]["url"].endswith("/v1/projects?per_page=5")
+    assert "X-Total-Count" not in response.headers
 
 
 def test_concurrent_creates_of_one_repository_make_one_project(client: TestClient, auth, run):

@@ -1,5 +1,8 @@
 """/v1/pull_requests through HTTP on both backends."""
 
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
 from starlette.testclient import TestClient
 
 from tests.factories import T0, add_project, add_pull_request, add_request, add_review, add_user, at
@@ -108,3 +111,42 @@ def test_list_filters_by_state_project_and_user(client: TestClient, run, db) -> 
     assert listed(f"?project_id={p1}&user_id={a}&state=all") == [ids["p1a_open"], ids["p1a_closed"]]
     assert client.get("/v1/pull_requests?state=merged").status_code == 400
     assert client.get("/v1/pull_requests?project_id=abc").status_code == 400
+
+
+def follow_next(client: TestClient, url: str, headers: dict[str, str] | None = None) -> list[Any]:
+    """Every page from `url` on, by the `next` links: the answers, in order."""
+    answers = []
+    while True:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, response.text
+        answers.append(response)
+        if "next" not in response.links:
+            return answers
+        url = response.links["next"]["url"]
+
+
+def test_following_next_lists_every_row_once(client: TestClient, run, db) -> None:
+    async def seed() -> tuple[int, int]:
+        async with db.transaction():
+            p1 = await add_project(db)
+            p2 = await add_project(db, "moby", "moby")
+            a = await add_user(db, "a")
+            b = await add_user(db, "b")
+            for n in range(36):  # every third closed, alternate projects and authors
+                state = "closed" if n % 3 == 0 else "open"
+                await add_pull_request(db, (p1, p2)[n % 2], (a, b)[n % 4 // 2], n, state=state)
+        return p1, a
+
+    p1, a = run(seed)
+    for filters in ("", "&state=all", f"&project_id={p1}&state=all", f"&user_id={a}"):
+        everything = client.get(f"/v1/pull_requests?per_page=1000{filters}").json()
+        answers = follow_next(client, f"/v1/pull_requests?per_page=5{filters}")
+        pages = [[pr["id"] for pr in answer.json()] for answer in answers]
+        assert [i for page in pages for i in page] == [pr["id"] for pr in everything], filters
+        # Full pages but the last, none empty; a total on the first page only.
+        assert [len(page) for page in pages[:-1]] == [5] * (len(pages) - 1)
+        assert 1 <= len(pages[-1]) <= 5
+        assert answers[0].headers["X-Total-Count"] == str(len(everything))
+        assert all("X-Total-Count" not in answer.headers for answer in answers[1:])
+        cursors = [parse_qs(urlsplit(r.links["next"]["url"]).query)["after"] for r in answers[:-1]]
+        assert cursors == [[str(page[-1])] for page in pages[:-1]]

@@ -1,8 +1,11 @@
 """Each read route runs a fixed number of statements, however many rows there are."""
 
+import asyncio
+
 import pytest
 from starlette.testclient import TestClient
 
+from bot.store.paging import Totals
 from bot.store.users import DETAILS_LIMIT
 from tests.factories import add_release
 from tests.factories import seed_reviewed_pull_requests as seed_pull_requests
@@ -31,9 +34,9 @@ def read_routes(ids: dict[str, int]) -> dict[str, str]:
     }
 
 
-def statements_per_route(client: TestClient, db, ids: dict[str, int]) -> dict[str, int]:
+def statements_per_route(client: TestClient, db, routes: dict[str, str]) -> dict[str, int]:
     counts = {}
-    for name, url in read_routes(ids).items():
+    for name, url in routes.items():
         before = db.query_count
         response = client.get(url)
         assert response.status_code == 200, response.text
@@ -44,10 +47,12 @@ def statements_per_route(client: TestClient, db, ids: dict[str, int]) -> dict[st
 @pytest.mark.parametrize("count", [10, 1000])
 def test_statement_counts_do_not_grow_with_rows(client: TestClient, run, db, count) -> None:
     ids = run(seed, db, count)
-    counts = statements_per_route(client, db, ids)
+    routes = read_routes(ids)
+    counts = statements_per_route(client, db, routes)
     # Fixed budgets: a count and a page for lists, the row plus one per details list;
     # releases add their approvers and their callbacks. The data version (for the ETag)
-    # is counted apart, in `version_reads`.
+    # is counted apart, in `version_reads`. The lists in id order count their total once
+    # per data version (bot/store/paging.py).
     assert counts == {
         "projects": 2,
         "users": 2,
@@ -61,6 +66,12 @@ def test_statement_counts_do_not_grow_with_rows(client: TestClient, run, db, cou
         # The projects, the first reviews of the period, the open requests per reviewer.
         "stats": 3,
     }
+    # Asked again at the same data version, they skip the count; after a cursor, always.
+    lists = ("projects", "users", "pull_requests")
+    again = statements_per_route(client, db, {name: routes[name] for name in lists})
+    assert again == {"projects": 1, "users": 1, "pull_requests": 1}
+    after = {name: f"{routes[name]}{'&' if '?' in routes[name] else '?'}after=1" for name in lists}
+    assert statements_per_route(client, db, after) == again
     # A user's details are bounded: the most recent DETAILS_LIMIT of each, in id order.
     shown = min(count, DETAILS_LIMIT)
     approver = client.get(f"/v1/users/{ids['approver']}?details=true").json()
@@ -89,3 +100,27 @@ def test_an_unchanged_answer_reads_the_data_version_only(
         response = client.get(url, headers={"If-None-Match": etag})
         assert (name, response.status_code, response.content) == (name, 304, b"")
         assert (db.query_count - before, db.version_reads - reads) == (0, version_reads), name
+
+
+def test_concurrent_misses_share_one_count_and_a_failed_one_is_retried() -> None:
+    async def scenario() -> None:
+        totals, calls, go = Totals(), [], asyncio.Event()
+
+        async def count() -> int:
+            calls.append(1)
+            await go.wait()
+            if len(calls) == 1:
+                raise ConnectionError("the first count fails")
+            return 7
+
+        waiting = [asyncio.create_task(totals.get("key", count)) for _ in range(4)]
+        await asyncio.sleep(0)
+        assert len(calls) == 1  # one counts, the others wait for it
+        go.set()
+        answers = await asyncio.gather(*waiting, return_exceptions=True)
+        # The one that counted fails; one of the others counts again, for all the rest.
+        assert [type(a).__name__ for a in answers] == ["ConnectionError", "int", "int", "int"]
+        assert answers[1:] == [7, 7, 7] and len(calls) == 2
+        assert await totals.get("key", count) == 7 and len(calls) == 2  # kept
+
+    asyncio.run(scenario())

@@ -20,6 +20,32 @@ def test_list_and_get_in_the_seed_shape(client: TestClient, run, db) -> None:
     assert client.get("/v1/users/12345").status_code == 404
 
 
+def test_the_total_is_counted_again_after_a_write_and_not_between(
+    client: TestClient, auth, run, db
+) -> None:
+    uid = run(add_user, db, "ann")
+
+    def listed(url: str) -> tuple[str | None, int]:
+        """X-Total-Count, and the statements the answer ran."""
+        before = db.query_count
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        return response.headers.get("X-Total-Count"), db.query_count - before
+
+    # The count and the page; then the page alone: the total is kept (the data version
+    # the ETag needs is counted apart, in db.version_reads).
+    assert listed("/v1/users") == ("1", 2)
+    assert listed("/v1/users") == ("1", 1)
+    assert listed("/v1/users?page=1&per_page=5") == ("1", 1)  # the same total: same filters
+    assert listed("/v1/users?after=0") == (None, 1)  # a cursor page has none
+    patch = {"metadata": {"slack_id": "UG12345"}}
+    assert client.patch(f"/v1/users/{uid}", json=patch, headers=auth).status_code == 204
+    assert listed("/v1/users") == ("1", 2)
+    run(add_user, db, "bob")
+    assert listed("/v1/users") == ("2", 2)
+    assert listed("/v1/users") == ("2", 1)
+
+
 def test_patch_merges_metadata_and_null_removes(client: TestClient, auth, run, db) -> None:
     uid = run(add_user, db, "pankrator", metadata={"team": "core", "email": "p@example.com"})
     patch = {"metadata": {"slack_id": "UG12345", "email": None, "nested": {"a": [1, True]}}}

@@ -43,6 +43,7 @@ from bot.store.availability import UNAVAILABLE_TYPES
 CACHE_CONTROL = "private, no-cache"
 VARY = "Authorization, Cookie"
 _CHANGES_AT = "changes_at"
+_DATA_VERSION = "data_version"
 
 
 def changes_at(request: Request, moment: datetime | None) -> None:
@@ -53,6 +54,14 @@ def changes_at(request: Request, moment: datetime | None) -> None:
     earliest = state.get(_CHANGES_AT)
     if earliest is None or moment < earliest:
         state[_CHANGES_AT] = moment
+
+
+async def data_version_of(request: Request) -> int:
+    """The data version this request read first (the middleware keeps it in the scope)."""
+    version = request.scope.get("state", {}).get(_DATA_VERSION)
+    if version is None:  # outside GET /v1/…: read now
+        version = await request.app.state.db.data_version()
+    return version
 
 
 def base_tag(version: int, scope: Scope, reader_key: str) -> str:
@@ -99,6 +108,8 @@ class ConditionalMiddleware:
             answer = await unavailable_error(Request(scope), exc)
             await answer(scope, receive, send)
             return
+        # For the routes: what they keep by version (list totals) is keyed by this one.
+        scope.setdefault("state", {})[_DATA_VERSION] = version
         base = base_tag(version, scope, reader.visible.key)
         asked = Headers(scope=scope).get("if-none-match")
         held = matching_tag(asked, base, app.state.clock()) if asked else None

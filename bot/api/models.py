@@ -51,11 +51,27 @@ class Paging(Query):
     )
 
 
+class CursorPaging(Paging):
+    """Paging of a list in id order, which also takes a keyset cursor (GitHub's way).
+
+    The queue and releases keep `Paging` alone: releases are newest first, and neither
+    answers an `after`."""
+
+    after: Annotated[
+        int | None,
+        WholeNumber(0, MAX_ID),
+        Field(
+            description="Items with an id above this one (a cursor, as the `next` link "
+            "carries); not with `page`."
+        ),
+    ] = None
+
+
 class Details(Query):
     details: Annotated[bool, Flag(), Field(description="Add the details lists.")] = False
 
 
-class PullRequestFilter(Paging):
+class PullRequestFilter(CursorPaging):
     state: Annotated[
         Literal["open", "closed", "all"], Field(description="Which pull requests.")
     ] = "open"

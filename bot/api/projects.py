@@ -19,8 +19,8 @@ from bot.api.declare import (
     error,
 )
 from bot.api.errors import ApiError, NotFound
-from bot.api.models import NewProject, Paging, Project
-from bot.api.paging import PAGED, page_of, paging_headers
+from bot.api.models import CursorPaging, NewProject, Project
+from bot.api.paging import CURSOR_PAGED, ListPage
 from bot.store import projects as store
 
 api = Api("projects")
@@ -32,16 +32,17 @@ BY_ID = {"id": "$response.body#/id"}
 @api.get(
     "/v1/projects",
     summary="List projects",
-    query=Paging,
+    query=CursorPaging,
     auth=READ,
-    answers=[Answer(200, "Projects, by id.", list[Project], headers=PAGED, links=FIRST), BAD_QUERY],
+    answers=[
+        Answer(200, "Projects, by id.", list[Project], headers=CURSOR_PAGED, links=FIRST),
+        BAD_QUERY,
+    ],
 )
-async def list_projects(request: Request, query: Paging, auth: Reader) -> Reply:
-    page = page_of(query)
-    total, rows = await store.list_projects(
-        request.app.state.db, page.offset, page.size, auth.visible
-    )
-    return Reply(rows, headers=paging_headers(request, page, total))
+async def list_projects(request: Request, query: CursorPaging, auth: Reader) -> Reply:
+    page = await ListPage.of(request, query)
+    total, rows = await store.list_projects(request.app.state.db, page.window, auth.visible)
+    return page.reply(request, total, rows)
 
 
 @api.get(

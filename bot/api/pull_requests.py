@@ -8,7 +8,7 @@ from bot.api.access import READ, Reader
 from bot.api.declare import BAD_QUERY, NOT_FOUND, Answer, Api, IdPath, Link, Reply
 from bot.api.errors import NotFound
 from bot.api.models import Details, PullRequest, PullRequestDetails, PullRequestFilter
-from bot.api.paging import PAGED, page_of, paging_headers
+from bot.api.paging import CURSOR_PAGED, ListPage
 from bot.store import pull_requests as store
 
 api = Api("pull requests")
@@ -22,22 +22,21 @@ FIRST = {"GetFirst": Link("get_pull_request", {"id": "$response.body#/0/id"})}
     query=PullRequestFilter,
     auth=READ,
     answers=[
-        Answer(200, "Pull requests, by id.", list[PullRequest], headers=PAGED, links=FIRST),
+        Answer(200, "Pull requests, by id.", list[PullRequest], headers=CURSOR_PAGED, links=FIRST),
         BAD_QUERY,
     ],
 )
 async def list_pull_requests(request: Request, query: PullRequestFilter, auth: Reader) -> Reply:
-    page = page_of(query)
+    page = await ListPage.of(request, query)
     total, rows = await store.list_pull_requests(
         request.app.state.db,
-        page.offset,
-        page.size,
+        page.window,
         state=query.state,
         project_id=query.project_id,
         user_id=query.user_id,
         visible=auth.visible,
     )
-    return Reply(rows, headers=paging_headers(request, page, total))
+    return page.reply(request, total, rows)
 
 
 @api.get(

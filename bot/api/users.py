@@ -18,8 +18,8 @@ from bot.api.declare import (
     Reply,
 )
 from bot.api.errors import NotFound
-from bot.api.models import Details, Paging, User, UserDetails, UserPatch
-from bot.api.paging import PAGED, page_of, paging_headers
+from bot.api.models import CursorPaging, Details, User, UserDetails, UserPatch
+from bot.api.paging import CURSOR_PAGED, ListPage
 from bot.store import users as store
 
 api = Api("users")
@@ -30,14 +30,17 @@ FIRST = {"GetFirst": Link("get_user", {"id": "$response.body#/0/id"})}
 @api.get(
     "/v1/users",
     summary="List users",
-    query=Paging,
+    query=CursorPaging,
     auth=READ,
-    answers=[Answer(200, "Users, by id.", list[User], headers=PAGED, links=FIRST), BAD_QUERY],
+    answers=[
+        Answer(200, "Users, by id.", list[User], headers=CURSOR_PAGED, links=FIRST),
+        BAD_QUERY,
+    ],
 )
-async def list_users(request: Request, query: Paging, auth: Reader) -> Reply:
-    page = page_of(query)
-    total, rows = await store.list_users(request.app.state.db, page.offset, page.size, auth.visible)
-    return Reply(rows, headers=paging_headers(request, page, total))
+async def list_users(request: Request, query: CursorPaging, auth: Reader) -> Reply:
+    page = await ListPage.of(request, query)
+    total, rows = await store.list_users(request.app.state.db, page.window, auth.visible)
+    return page.reply(request, total, rows)
 
 
 @api.get(

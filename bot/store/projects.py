@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from bot.store.clock import utcnow
 from bot.store.database import Database
+from bot.store.paging import Window, paged
 from bot.store.tables import (
     escalations,
     projects,
@@ -19,14 +20,11 @@ from bot.store.visibility import EVERYTHING, Visible, project_condition, where
 
 
 async def list_projects(
-    db: Database, offset: int, limit: int, visible: Visible = EVERYTHING
-) -> tuple[int, list[dict]]:
+    db: Database, window: Window, visible: Visible = EVERYTHING
+) -> tuple[int | None, list[dict]]:
+    """A page of projects by id, with their total if the window asks for it."""
     seen = where(project_condition(visible))
-    total = await db.fetch_val(sa.select(sa.func.count()).select_from(projects).where(*seen))
-    rows = await db.fetch_all(
-        projects.select().where(*seen).order_by(projects.c.id).offset(offset).limit(limit)
-    )
-    return total, rows
+    return await paged(db, projects, seen, window, ("projects", visible.key))
 
 
 async def get_project(db: Database, project_id: int, visible: Visible = EVERYTHING) -> dict | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from bot.store.database import Database
+from bot.store.paging import Window, paged
 from bot.store.tables import pull_requests, review_requests, reviews, users
 from bot.store.users import idle_requests, latest_decisive_review
 from bot.store.visibility import EVERYTHING, Visible, pull_request_condition, where
@@ -14,13 +15,13 @@ STATES = ("open", "closed", "all")
 
 async def list_pull_requests(
     db: Database,
-    offset: int,
-    limit: int,
+    window: Window,
     state: str = "open",
     project_id: int | None = None,
     user_id: int | None = None,
     visible: Visible = EVERYTHING,
-) -> tuple[int, list[dict]]:
+) -> tuple[int | None, list[dict]]:
+    """A page of pull requests by id, with their total if the window asks for it."""
     conditions = where(pull_request_condition(visible))
     if state != "all":
         conditions.append(pull_requests.c.state == state)
@@ -28,17 +29,8 @@ async def list_pull_requests(
         conditions.append(pull_requests.c.project_id == project_id)
     if user_id is not None:
         conditions.append(pull_requests.c.user_id == user_id)
-    total = await db.fetch_val(
-        sa.select(sa.func.count()).select_from(pull_requests).where(*conditions)
-    )
-    rows = await db.fetch_all(
-        pull_requests.select()
-        .where(*conditions)
-        .order_by(pull_requests.c.id)
-        .offset(offset)
-        .limit(limit)
-    )
-    return total, rows
+    key = ("pull_requests", state, project_id, user_id, visible.key)
+    return await paged(db, pull_requests, conditions, window, key)
 
 
 async def get_pull_request(db: Database, pr_id: int, visible: Visible = EVERYTHING) -> dict | None:

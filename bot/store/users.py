@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.store.database import Database
+from bot.store.paging import Window, paged
 from bot.store.tables import (
     escalations,
     pull_requests,
@@ -29,14 +30,10 @@ DECISIVE_STATES = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
 
 
 async def list_users(
-    db: Database, offset: int, limit: int, visible: Visible = EVERYTHING
-) -> tuple[int, list[dict]]:
-    seen = where(user_condition(visible))
-    total = await db.fetch_val(sa.select(sa.func.count()).select_from(users).where(*seen))
-    rows = await db.fetch_all(
-        users.select().where(*seen).order_by(users.c.id).offset(offset).limit(limit)
-    )
-    return total, rows
+    db: Database, window: Window, visible: Visible = EVERYTHING
+) -> tuple[int | None, list[dict]]:
+    """A page of users by id, with their total if the window asks for it."""
+    return await paged(db, users, where(user_condition(visible)), window, ("users", visible.key))
 
 
 async def get_user(db: Database, user_id: int, visible: Visible = EVERYTHING) -> dict | None:
