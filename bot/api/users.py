@@ -60,9 +60,8 @@ async def get_user(request: Request, path: IdPath, query: Details, auth: Reader)
     if not query.details:
         return Reply(row, shape=User)
     details = {
-        "approved_pull_requests": await store.approved_pull_requests(db, path.id, seen),
-        "commented_pull_requests": await store.commented_pull_requests(db, path.id, seen),
-        "idled_pull_requests": await store.idled_pull_requests(db, path.id, seen),
+        f"{kind}_pull_requests": await store.details_pull_requests(db, kind, path.id, seen)
+        for kind in store.DETAILS_KINDS
     }
     return Reply({**row, **details}, shape=UserDetails)
 
