@@ -24,8 +24,9 @@ REVISIONS = [
     "0005 redelivery requests asked of GitHub, and the time of a project's repository name",
     "0006 the data version that ETags are made from (bot/store/data_version.py)",
     "0007 indexes for the read routes: open pull requests by id, a user's reviews by state",
+    "0008 indexes for a user's details: their open review requests by pull request",
 ]
-HEAD = {"0007"}
+HEAD = {"0008"}
 
 
 def run_cli(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess:

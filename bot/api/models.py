@@ -71,6 +71,38 @@ class Details(Query):
     details: Annotated[bool, Flag(), Field(description="Add the details lists.")] = False
 
 
+# A pull request id below which a user's details lists start (a cursor, from `Link`).
+Before = Annotated[int | None, WholeNumber(1, MAX_ID)]
+
+
+class UserDetailsQuery(Details):
+    """The details lists hold the newest pull requests below a cursor; `Link: rel="next"`
+    hands out the next cursors."""
+
+    before: Annotated[
+        Before,
+        Field(
+            description="With `details=true`: each list holds the newest pull requests "
+            "whose id is below this one (a cursor; `Link` gives the next). Ignored without "
+            "`details=true`."
+        ),
+    ] = None
+    approved_before: Annotated[
+        Before, Field(description="Like `before`, for `approved_pull_requests` alone.")
+    ] = None
+    commented_before: Annotated[
+        Before, Field(description="Like `before`, for `commented_pull_requests` alone.")
+    ] = None
+    idled_before: Annotated[
+        Before, Field(description="Like `before`, for `idled_pull_requests` alone.")
+    ] = None
+
+    def cursor(self, kind: str) -> int | None:
+        """The bound of one list (`approved`, `commented`, `idled`): its own, else `before`."""
+        own = getattr(self, f"{kind}_before")
+        return self.before if own is None else own
+
+
 class PullRequestFilter(CursorPaging):
     state: Annotated[
         Literal["open", "closed", "all"], Field(description="Which pull requests.")

@@ -13,12 +13,13 @@ from bot.api.declare import (
     TOO_LARGE,
     Answer,
     Api,
+    Header,
     IdPath,
     Link,
     Reply,
 )
 from bot.api.errors import NotFound
-from bot.api.models import CursorPaging, Details, User, UserDetails, UserPatch
+from bot.api.models import CursorPaging, User, UserDetails, UserDetailsQuery, UserPatch
 from bot.api.paging import CURSOR_PAGED, ListPage
 from bot.store import users as store
 
@@ -43,18 +44,34 @@ async def list_users(request: Request, query: CursorPaging, auth: Reader) -> Rep
     return page.reply(request, total, rows)
 
 
+# A user's details go on through cursors in `Link` (README, "Who counts as what").
+DETAILS_PAGED = {
+    "Link": Header(
+        'With `details=true`, while a list is full: rel="next", this request with a cursor '
+        "per list (`approved_before`, `commented_before`, `idled_before`): each full list "
+        "goes on below its smallest id here, one that was not full is over (1)."
+    )
+}
+
+
 @api.get(
     "/v1/users/{id}",
     summary="Get a user, with details on request",
-    query=Details,
+    query=UserDetailsQuery,
     auth=READ,
     answers=[
-        Answer(200, "The user; with `details=true`, the details lists.", UserDetails | User),
+        Answer(
+            200,
+            "The user; with `details=true`, the details lists: each the newest "
+            f"{store.DETAILS_LIMIT} pull requests of its kind (below its cursor), in id order.",
+            UserDetails | User,
+            headers=DETAILS_PAGED,
+        ),
         BAD_QUERY,
         NOT_FOUND,
     ],
 )
-async def get_user(request: Request, path: IdPath, query: Details, auth: Reader) -> Reply:
+async def get_user(request: Request, path: IdPath, query: UserDetailsQuery, auth: Reader) -> Reply:
     db = request.app.state.db
     seen = auth.visible
     row = await store.get_user(db, path.id, seen)
@@ -62,12 +79,29 @@ async def get_user(request: Request, path: IdPath, query: Details, auth: Reader)
         raise NotFound("user")
     if not query.details:
         return Reply(row, shape=User)
-    details = {
-        "approved_pull_requests": await store.approved_pull_requests(db, path.id, seen),
-        "commented_pull_requests": await store.commented_pull_requests(db, path.id, seen),
-        "idled_pull_requests": await store.idled_pull_requests(db, path.id, seen),
+    lists = {
+        kind: await store.details_pull_requests(db, kind, path.id, seen, query.cursor(kind))
+        for kind in store.DETAILS_KINDS
     }
-    return Reply({**row, **details}, shape=UserDetails)
+    details = {f"{kind}_pull_requests": rows for kind, rows in lists.items()}
+    return Reply({**row, **details}, shape=UserDetails, headers=next_details(request, lists))
+
+
+def next_details(request: Request, lists: dict[str, list[dict]]) -> dict[str, str]:
+    """`Link: rel="next"` while a list is full: each list goes on below its own smallest id.
+
+    One cursor per list, not one for all: a single `before` would either skip the items
+    of one list or show another's again (their pages end at different ids). A list that
+    was not full is over: its cursor is 1, below every id.
+    """
+    limit = store.DETAILS_LIMIT  # read now: tests page with a small one
+    if all(len(rows) < limit for rows in lists.values()):
+        return {}
+    cursors = {
+        f"{kind}_before": rows[0]["id"] if len(rows) >= limit else 1 for kind, rows in lists.items()
+    }
+    url = request.url.remove_query_params("before").include_query_params(**cursors)
+    return {"Link": f'<{url}>; rel="next"'}
 
 
 @api.patch(

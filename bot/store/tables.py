@@ -137,6 +137,14 @@ review_requests = sa.Table(
     sa.Column("removed_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("pull_request_id", "user_id", name="uq_review_requests_user"),
     sa.UniqueConstraint("pull_request_id", "team_slug", name="uq_review_requests_team"),
+    # A user's idled pull requests, newest first (migration 0008).
+    sa.Index(
+        "ix_review_requests_user_pull_request_open",
+        "user_id",
+        "pull_request_id",
+        postgresql_where=sa.text("removed_at IS NULL"),
+        sqlite_where=sa.text("removed_at IS NULL"),
+    ),
 )
 
 webhook_deliveries = sa.Table(

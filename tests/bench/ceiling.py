@@ -46,13 +46,16 @@ PR_COLUMNS = (
     "created_at, updated_at, closed_at, merged_at"
 )
 PR_COLUMNS_OF = ", ".join(f"pull_requests.{c.strip()}" for c in PR_COLUMNS.split(","))
+# A user's details: the newest DETAILS_LIMIT of each kind, at or below the highest id.
+DETAILS_LIMIT = 100
+DETAILS_LAST = 2**31 - 1
 
 LATEST_DECISIVE = """
     SELECT ranked.pull_request_id, ranked.user_id, ranked.state FROM (
         SELECT reviews.pull_request_id, reviews.user_id, reviews.state,
                row_number() OVER (
                    PARTITION BY reviews.pull_request_id, reviews.user_id
-                   ORDER BY reviews.submitted_at DESC, reviews.github_id DESC) AS rank
+                   ORDER BY reviews.submitted_at DESC NULLS LAST, reviews.github_id DESC) AS rank
         FROM reviews
         WHERE reviews.state IN ('APPROVED', 'CHANGES_REQUESTED', 'DISMISSED') AND {where}
     ) AS ranked WHERE ranked.rank = 1
@@ -131,23 +134,46 @@ SQL = {
                 WHERE idle.pull_request_id = :id
         ) AS roles JOIN users ON users.id = roles.user_id ORDER BY roles.role, users.username""",
     "get_user": "SELECT id, github_id, username, metadata, created_at FROM users WHERE id = :id",
+    # A user's details: each list walks the user's index rows from :last down, LIMIT :limit
+    # (bot/store/users.py, _details_statement).
     "approved": f"""
-        SELECT {PR_COLUMNS_OF} FROM pull_requests JOIN ({
-        LATEST_DECISIVE.format(where="reviews.user_id = :id")
-    }) AS latest
-            ON latest.pull_request_id = pull_requests.id
-        WHERE latest.state = 'APPROVED' ORDER BY pull_requests.id""",
+        SELECT {PR_COLUMNS_OF}
+        FROM reviews JOIN pull_requests ON pull_requests.id = reviews.pull_request_id + 0
+        WHERE reviews.user_id = :id AND reviews.state = 'APPROVED'
+          AND NOT (EXISTS (SELECT later.id FROM reviews AS later
+              WHERE later.user_id = reviews.user_id
+                AND later.pull_request_id = reviews.pull_request_id
+                AND later.state IN ('APPROVED', 'CHANGES_REQUESTED', 'DISMISSED')
+                AND (later.submitted_at > reviews.submitted_at
+                     OR (later.submitted_at = reviews.submitted_at
+                         AND later.github_id > reviews.github_id)
+                     OR (reviews.submitted_at IS NULL
+                         AND (later.submitted_at IS NOT NULL
+                              OR later.github_id > reviews.github_id)))))
+          AND reviews.pull_request_id <= :last
+        ORDER BY reviews.pull_request_id DESC LIMIT :limit""",
     "commented": f"""
-        SELECT {PR_COLUMNS} FROM pull_requests WHERE pull_requests.id IN (
-            SELECT DISTINCT reviews.pull_request_id FROM reviews
-            WHERE reviews.user_id = :id AND reviews.state = 'COMMENTED')
-        ORDER BY pull_requests.id""",
+        SELECT {PR_COLUMNS_OF}
+        FROM reviews JOIN pull_requests ON pull_requests.id = reviews.pull_request_id + 0
+        WHERE reviews.user_id = :id AND reviews.state = 'COMMENTED'
+          AND NOT (EXISTS (SELECT earlier.id FROM reviews AS earlier
+              WHERE earlier.user_id = reviews.user_id
+                AND earlier.pull_request_id = reviews.pull_request_id
+                AND earlier.state = 'COMMENTED' AND earlier.id < reviews.id))
+          AND reviews.pull_request_id <= :last
+        ORDER BY reviews.pull_request_id DESC LIMIT :limit""",
     "idled": f"""
-        SELECT {PR_COLUMNS} FROM pull_requests WHERE pull_requests.id IN (
-            SELECT idle.pull_request_id FROM ({
-        IDLE.format(where="review_requests.user_id = :id")
-    }) AS idle)
-        ORDER BY pull_requests.id""",
+        SELECT {PR_COLUMNS_OF}
+        FROM review_requests
+            JOIN pull_requests ON pull_requests.id = review_requests.pull_request_id + 0
+        WHERE review_requests.user_id = :id AND review_requests.user_id IS NOT NULL
+          AND review_requests.removed_at IS NULL AND pull_requests.state = 'open'
+          AND NOT (EXISTS (SELECT reviews.id FROM reviews
+              WHERE reviews.pull_request_id = review_requests.pull_request_id
+                AND reviews.user_id = review_requests.user_id
+                AND reviews.submitted_at >= review_requests.requested_at))
+          AND review_requests.pull_request_id <= :last
+        ORDER BY review_requests.pull_request_id DESC LIMIT :limit""",
 }
 
 
@@ -498,9 +524,17 @@ async def get_user(request: Request) -> Response:
             "github_id": user[1],
             "metadata": json.loads(user[3]) if user[3] else {},
         }
+        cursors, full = {}, False
         for key in ("approved", "commented", "idled"):
-            body[f"{key}_pull_requests"] = [pr_json(r) for r in await s.rows(key, id=user_id)]
-    return answer(body)
+            rows = await s.rows(key, id=user_id, last=DETAILS_LAST, limit=DETAILS_LIMIT)
+            body[f"{key}_pull_requests"] = [pr_json(r) for r in reversed(rows)]
+            full = full or len(rows) == DETAILS_LIMIT
+            cursors[f"{key}_before"] = rows[-1][0] if len(rows) == DETAILS_LIMIT else 1
+    if not full:
+        return answer(body)
+    # The next page's cursors, as the service hands them out.
+    url = request.url.remove_query_params("before").include_query_params(**cursors)
+    return answer(body, {"Link": f'<{url}>; rel="next"'})
 
 
 async def healthz(request: Request) -> Response:
