@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from bot.store import data_version
 from bot.store.migrate import migrate
 from tests.bench import load
 from tests.bench.load import Delivery, Figures, Loader
@@ -155,6 +156,7 @@ def seed(url: str, start: int, stop: int) -> None:
                     f"INSERT INTO {table} ({', '.join(columns[table])}) VALUES ({marks})",  # noqa: S608
                     [_lite(_shift(table, row, offsets, start)) for row in rows],
                 )
+            conn.execute(data_version.bump_sql(False))  # as any write the API shows
         return
 
     async def copy() -> None:
@@ -177,6 +179,8 @@ def seed(url: str, start: int, stop: int) -> None:
                     await conn.execute(
                         f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"  # noqa: S608
                     )
+            # After the commit, as the service's own writes do (and announced to it).
+            await conn.execute(data_version.bump_sql(True))
             await conn.execute("ANALYZE")
         finally:
             await conn.close()
