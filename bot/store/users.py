@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.store.database import Database
+from bot.store.database import Database, built_once
 from bot.store.paging import Window, paged
 from bot.store.tables import (
     escalations,
@@ -36,7 +36,13 @@ async def list_users(
     return await paged(db, users, where(user_condition(visible)), window, ("users", visible.key))
 
 
+# Built once for readers who see everything: building it cost as much as running it.
+_USER = built_once(users.select().where(users.c.id == sa.bindparam("user_id", type_=sa.Integer)))
+
+
 async def get_user(db: Database, user_id: int, visible: Visible = EVERYTHING) -> dict | None:
+    if visible.everything:
+        return await db.fetch_one(_USER, {"user_id": user_id})
     return await db.fetch_one(
         users.select().where(users.c.id == user_id, *where(user_condition(visible)))
     )
@@ -253,7 +259,9 @@ def _details_statement(
 
 # Built once for readers who see everything (building one costs as much as running it);
 # a reader's own visibility condition is built at each call.
-_EVERYTHING_STATEMENTS = {kind: _details_statement(kind, None) for kind in DETAILS_KINDS}
+_EVERYTHING_STATEMENTS = {
+    kind: built_once(_details_statement(kind, None)) for kind in DETAILS_KINDS
+}
 
 
 async def details_pull_requests(
