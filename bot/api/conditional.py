@@ -136,20 +136,17 @@ class ConditionalMiddleware:
                 headers["Vary"] = VARY
             await send(message)
 
-        db = app.state.db
-        if not db.is_postgres:
-            await self.app(scope, receive, send_tagged)
-            return
-        # One pooled connection for all the route's statements (each took its own from the
-        # pool, a tenth of a details answer's time).
-        connection = db.connection()
+        # One pooled connection for all the route's statements (bot/store/database.py).
+        reading = app.state.db.reading()
         try:
-            await connection.__aenter__()
+            await reading.__aenter__()
         except UNAVAILABLE_TYPES as exc:
             answer = await unavailable_error(Request(scope), exc)
             await answer(scope, receive, send)
             return
         try:
             await self.app(scope, receive, send_tagged)
-        finally:
-            await connection.__aexit__(None, None, None)
+        except BaseException as exc:
+            await reading.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        await reading.__aexit__(None, None, None)

@@ -41,6 +41,7 @@ class VersionFeed:
 
     async def start(self) -> None:
         """Listen now if the database lets us; otherwise keep trying in the background."""
+        self._closing = False  # a database connected again after a stop listens again
         if not await self._listen():
             self._reconnect()
 

@@ -325,7 +325,7 @@ def service(url: str) -> Process:
         SCHEDULER="off",
         GITHUB_WEBHOOK_SECRET=SECRET,
         WEB_CONCURRENCY="1",
-        LOG_LEVEL="INFO",
+        LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "INFO"),
     )
     command = reviewer_command("serve", "--host", "127.0.0.1", "--port", str(port))
     return Process(command, env, port)
