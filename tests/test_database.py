@@ -99,3 +99,44 @@ def test_a_statement_compiled_once_takes_each_calls_values(run, db) -> None:
         rows = run(db.fetch_all, users.select().where(users.c.id.in_(wanted)).order_by(users.c.id))
         assert [r["id"] for r in rows] == wanted
     assert db.query_count >= 9
+
+
+def test_sqlite_connections_are_kept_for_the_next_statement_but_not_past_a_new_file(
+    database_url: str, tmp_path
+) -> None:
+    """databases opened a connection (a thread and the file) per statement; ours are kept,
+    unless the file at the path is no longer the one they opened (a restore, a move)."""
+    import shutil
+
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's pool is asyncpg's")
+    path = tmp_path / "kept.db"
+    shutil.copy(database_url.removeprefix("sqlite:///"), path)
+    names = sa.select(users.c.username).order_by(users.c.id)
+
+    async def scenario() -> tuple[list[str], list[str], bool, bool]:
+        db = Database(f"sqlite:///{path}")
+        await db.connect()
+        try:
+            await add_user(db, "ann")
+            threads = set()
+            for _ in range(3):
+                async with db.connection() as connection:
+                    threads.add(connection.raw_connection._thread)
+            kept = len(threads) == 1
+            backup = tmp_path / "backup.db"
+            shutil.copy(path, backup)
+            await add_user(db, "bob")
+            before = list(await db.fetch_all(names))
+            shutil.copy(backup, tmp_path / "restored.db")
+            (tmp_path / "restored.db").replace(path)  # a restore: a new file at the path
+            after = list(await db.fetch_all(names))
+            async with db.connection() as connection:
+                renewed = connection.raw_connection._thread not in threads
+            return [r["username"] for r in before], [r["username"] for r in after], kept, renewed
+        finally:
+            await db.disconnect()
+
+    before, after, kept, renewed = asyncio.run(scenario())
+    assert kept and renewed
+    assert (before, after) == (["ann", "bob"], ["ann"])

@@ -24,6 +24,7 @@ from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql import ClauseElement, TextClause
 
 from bot.store import data_version
+from bot.store.sqlite_pool import ReusingSQLitePool
 from bot.store.version_feed import VersionFeed
 
 Query = ClauseElement | str
@@ -191,6 +192,10 @@ class Database:
             options.setdefault("min_size", 1)
             options.setdefault("max_size", 10)
         self._db = databases.Database(url, **options)
+        self._sqlite_pool: ReusingSQLitePool | None = None
+        if self.backend == "sqlite":
+            backend = self._db._backend  # type: ignore[attr-defined]
+            backend._pool = self._sqlite_pool = ReusingSQLitePool(backend._pool)
         # SQLite answers "database is locked" at once, without waiting, when two
         # transactions that both read go on to write; they take turns here instead.
         self._turns = asyncio.Lock() if self.backend == "sqlite" else None
@@ -248,6 +253,8 @@ class Database:
         """
         if self.feed is not None:
             await self.feed.stop()
+        if self._sqlite_pool is not None:
+            await self._sqlite_pool.close_idle()
         try:
             await asyncio.wait_for(self._db.disconnect(), self.disconnect_timeout)
         except TimeoutError:
