@@ -341,17 +341,23 @@ def _until(run: Any, check: Callable[[], Any]) -> None:
     run(wait)
 
 
-def test_another_process_s_change_is_announced_and_its_old_tags_stop_matching(
-    client: TestClient, auth, run, db, database_url: str
-) -> None:
+@pytest.fixture
+def user_url(auth, run, db) -> tuple[int, str]:
+    """On PostgreSQL, whose feed announces the version: a user and their URL."""
     if not db.is_postgres:
         pytest.skip("the version is announced on PostgreSQL; SQLite reads it each time")
-    ids = seed(run, db)
-    url = f"/v1/users/{ids['user']}"
+    user = seed(run, db)["user"]
+    return user, f"/v1/users/{user}"
+
+
+def test_another_process_s_change_is_announced_and_its_old_tags_stop_matching(
+    client: TestClient, run, db, database_url: str, user_url: tuple[int, str]
+) -> None:
+    user, url = user_url
     tag = client.get(url).headers["etag"]
     reads = db.version_reads
     before = db.feed.value
-    _another_process_renames(database_url, ids["user"], "renamed-elsewhere")
+    _another_process_renames(database_url, user, "renamed-elsewhere")
     _until(run, lambda: db.feed.value != before)
     answer = client.get(url, headers={"If-None-Match": tag})
     assert (answer.status_code, answer.json()["username"]) == (200, "renamed-elsewhere")
@@ -359,12 +365,9 @@ def test_another_process_s_change_is_announced_and_its_old_tags_stop_matching(
 
 
 def test_while_the_feed_is_cut_the_version_is_read_and_the_feed_comes_back(
-    client: TestClient, auth, run, db, database_url: str
+    client: TestClient, run, db, database_url: str, user_url: tuple[int, str]
 ) -> None:
-    if not db.is_postgres:
-        pytest.skip("the version is announced on PostgreSQL; SQLite reads it each time")
-    ids = seed(run, db)
-    url = f"/v1/users/{ids['user']}"
+    user, url = user_url
     feed = db.feed
     pid = feed._connection.get_server_pid()
     run(db.execute, sa.text(f"SELECT pg_terminate_backend({pid})"))
@@ -372,7 +375,7 @@ def test_while_the_feed_is_cut_the_version_is_read_and_the_feed_comes_back(
     # Cut off, nothing is announced to us: the version is read, so nothing stale is served.
     tag = client.get(url).headers["etag"]
     reads = db.version_reads
-    _another_process_renames(database_url, ids["user"], "renamed-while-cut")
+    _another_process_renames(database_url, user, "renamed-while-cut")
     answer = client.get(url, headers={"If-None-Match": tag})
     assert (answer.status_code, answer.json()["username"]) == (200, "renamed-while-cut")
     assert db.version_reads > reads
