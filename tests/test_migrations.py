@@ -25,8 +25,9 @@ REVISIONS = [
     "0006 the data version that ETags are made from (bot/store/data_version.py)",
     "0007 indexes for the read routes: open pull requests by id, a user's reviews by state",
     "0008 indexes for a user's details: their open review requests by pull request",
+    "0009 reviews by pull request and reviewer, in time order",
 ]
-HEAD = {"0008"}
+HEAD = {"0009"}
 
 
 def run_cli(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -97,7 +97,6 @@ reviews = sa.Table(
         sa.Integer,
         sa.ForeignKey("pull_requests.id", ondelete="CASCADE"),
         nullable=False,
-        index=True,
     ),
     sa.Column(
         "user_id",
@@ -110,6 +109,10 @@ reviews = sa.Table(
     sa.Column("state", sa.String(32), nullable=False),
     sa.Column("submitted_at", UTCDateTime, nullable=True),
     sa.Index("ix_reviews_user_state_pull_request", "user_id", "state", "pull_request_id"),
+    # Did they review it since their request (migration 0009)?
+    sa.Index(
+        "ix_reviews_pull_request_user_submitted", "pull_request_id", "user_id", "submitted_at"
+    ),
 )
 
 review_requests = sa.Table(
