@@ -5,7 +5,7 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
-from bot.store.database import Database
+from bot.store.database import Database, built_once
 from bot.store.tables import users
 from tests.factories import add_user
 
@@ -99,6 +99,47 @@ def test_a_statement_compiled_once_takes_each_calls_values(run, db) -> None:
         rows = run(db.fetch_all, users.select().where(users.c.id.in_(wanted)).order_by(users.c.id))
         assert [r["id"] for r in rows] == wanted
     assert db.query_count >= 9
+
+
+def test_a_statement_built_once_keeps_its_own_values_and_wants_the_rest(run, db) -> None:
+    """Its literals are taken once and merged with each call's values; a value it needs
+    and is not given is an error, as SQLAlchemy's own merge says, not a NULL."""
+    ids = [run(add_user, db, name) for name in ("ann", "bob", "cy")]
+    named = built_once(
+        sa.select(users.c.id).where(
+            users.c.username != "cy",  # a literal, bound once
+            users.c.username != sa.bindparam("name", type_=sa.Text),
+            users.c.id > sa.bindparam("after", type_=sa.Integer),
+        )
+    )
+    assert run(db.fetch_all, named, {"name": "ann", "after": 0}) == [{"id": ids[1]}]
+    assert run(db.fetch_all, named, {"name": "cy", "after": ids[0]}) == [{"id": ids[1]}]
+    with pytest.raises(KeyError, match="after"):
+        run(db.fetch_all, named, {"name": "ann"})
+    # An IN list's SQL depends on its length: not a shape to build once.
+    listed = built_once(sa.select(users.c.id).where(users.c.username.in_(["ann", "bob"])))
+    with pytest.raises(ValueError, match="IN list"):
+        run(db.fetch_all, listed)
+
+
+def test_a_task_started_inside_a_transaction_has_a_connection_of_its_own(run, db) -> None:
+    """The statements of a transaction go straight to its connection; a task it starts
+    inherits the context, not the connection: it sees only what is committed."""
+    user = run(add_user, db, "ann")
+    name = sa.select(users.c.username).where(users.c.id == user)
+
+    async def look_from_another_task() -> tuple[str, str]:
+        async with db.transaction():
+            await db.execute(users.update().where(users.c.id == user).values(username="bob"))
+            inside = await db.fetch_val(name)
+            if db.is_postgres:  # SQLite's writer holds the file: a reader would wait for it
+                outside = await asyncio.create_task(db.fetch_val(name))
+            else:
+                outside = "ann"
+        return inside, outside
+
+    assert run(look_from_another_task) == ("bob", "ann")
+    assert run(db.fetch_val, name) == "bob"
 
 
 def test_sqlite_connections_are_kept_for_the_next_statement_but_not_past_a_new_file(

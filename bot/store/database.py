@@ -16,12 +16,13 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, TypeVar
 
 import databases
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql import ClauseElement, TextClause
+from sqlalchemy.sql.elements import _anonymous_label
 
 from bot.store import data_version
 from bot.store.sqlite_pool import ReusingSQLitePool
@@ -67,6 +68,37 @@ class Prepared(NamedTuple):
     results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, processor) that apply
 
 
+class Fixed(NamedTuple):
+    """A statement built once: its own values (literals, `None` where each call gives
+    one) and the parameters each call must give. Merging a call's values into them is
+    what `construct_params` does, without walking the statement's parameters again."""
+
+    values: dict[str, Any]
+    required: frozenset[str]
+
+    @classmethod
+    def of_compiled(cls, compiled: Any) -> Fixed | None:
+        """None where the merge would not do: a value computed per call, or a bind
+        parameter named apart from its key."""
+        binds = compiled.binds
+        if any(
+            b.callable is not None or (b.key != name and not isinstance(b.key, _anonymous_label))
+            for name, b in binds.items()
+        ):
+            return None
+        required = frozenset(name for name, b in binds.items() if b.required)
+        return cls(compiled.construct_params(_check=False), required)
+
+    def of(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        if not params:
+            if self.required:
+                raise KeyError(f"a value is required for {sorted(self.required)}")
+            return self.values
+        if not self.required <= params.keys():
+            raise KeyError(f"a value is required for {sorted(self.required - params.keys())}")
+        return {**self.values, **params}
+
+
 _BUILT_ONCE = "_reviewer_built_once"
 
 
@@ -93,8 +125,9 @@ class Statements:
         self.dialect = dialect
         self.numbered = numbered  # asyncpg's $1, $2 (else qmark, in positiontup order)
         self._cache: dict[Any, Prepared] = {}
-        # id -> (the statement, kept alive so that its id is not reused, compiled)
-        self._built_once: dict[int, tuple[ClauseElement, Prepared]] = {}
+        # id -> (the statement, kept alive so that its id is not reused, (compiled, its
+        # own values)
+        self._built_once: dict[int, tuple[ClauseElement, tuple[Prepared, Fixed | None]]] = {}
 
     def prepare(
         self, query: ClauseElement, values: Mapping[str, Any] | None = None
@@ -105,10 +138,19 @@ class Statements:
         if getattr(query, _BUILT_ONCE, False):
             kept = self._built_once.get(id(query))
             if kept is None or kept[0] is not query:
-                kept = (query, self._prepared(query.compile(dialect=self.dialect)))
+                compiled = query.compile(dialect=self.dialect)
+                if compiled.post_compile_params:
+                    # Its SQL would depend on the length of each call's list.
+                    raise ValueError("a statement built once cannot hold an IN list")
+                prepared = self._prepared(compiled)
+                kept = (query, (prepared, Fixed.of_compiled(prepared.compiled)))
                 self._built_once[id(query)] = kept
-            prepared = kept[1]
-            return prepared, self._arguments(prepared, prepared.compiled.construct_params(params))
+            prepared, fixed = kept[1]
+            if fixed is None:
+                return prepared, self._arguments(
+                    prepared, prepared.compiled.construct_params(params)
+                )
+            return prepared, self._arguments(prepared, fixed.of(params))
         cache_key = query._generate_cache_key()
         if cache_key is not None:
             hit = self._cache.get(cache_key.key)
@@ -209,7 +251,9 @@ class Database:
         self._bump_owed = True
         self._background: set[asyncio.Task] = set()
         # The raw connection and its lock a read request holds (`reading`), if any.
-        self._held: contextvars.ContextVar[tuple[Any, asyncio.Lock] | None] = (
+        # A task started inside inherits the variable, not the connection: it is the
+        # holder's alone (`_holding`).
+        self._held: contextvars.ContextVar[tuple[Any, asyncio.Lock, Any] | None] = (
             contextvars.ContextVar(f"held_{id(self)}", default=None)
         )
         # Read by the query-count tests and the benchmarks; cheap enough to keep always.
@@ -266,29 +310,73 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """`async with db.transaction():`: everything inside commits or nothing does."""
+        if self.is_postgres:
+            async with self._postgres_transaction():
+                yield
+            return
         if self._writes.get() is not None:  # inside another: part of it
             async with self._transaction():
                 yield
             return
         writes = _Writes()
         outermost = self._writes.set(writes)
-        async with AsyncExitStack() as held:
-            if self.is_postgres:
-                # The connection is kept past COMMIT so that the bump runs on it: a second
-                # trip to the pool would cost as much as the bump itself.
-                await held.enter_async_context(self._db.connection())
-            try:
-                async with self._turn(), self._transaction():
-                    yield
-                    if writes.shown and not self.is_postgres:
-                        # SQLite: last statement of the transaction, committed with the change.
-                        await self._bump()
-            finally:
+        try:
+            async with self._turn(), self._transaction():
+                yield
+                if writes.shown:
+                    # SQLite: last statement of the transaction, committed with the change.
+                    await self._bump()
+        finally:
+            self._writes.reset(outermost)
+
+    @asynccontextmanager
+    async def _postgres_transaction(self) -> AsyncIterator[None]:
+        """asyncpg's transaction on the task's pooled connection, which the statements
+        inside use straight (as a read request's do); an inner one is a savepoint.
+
+        `databases`' own transactions cost as much again as the statements of a webhook
+        delivery (its connection bookkeeping at each statement, BEGIN and COMMIT
+        compiled); `databases` still lends the connection and takes it back. The
+        connection is kept past COMMIT so that the bump runs on it: a second trip to the
+        pool would cost as much as the bump itself.
+        """
+        outer = self._writes.get()
+        writes = outer or _Writes()
+        outermost = self._writes.set(writes) if outer is None else None
+        try:
+            async with self._db.connection() as connection:
+                raw, lock = connection.raw_connection, connection._query_lock
+                held = self._held.set((raw, lock, asyncio.current_task()))
+                try:
+                    transaction = raw.transaction()
+                    async with lock:
+                        await transaction.start()
+                    try:
+                        yield
+                    except BaseException:
+                        await self._roll_back(transaction, lock)
+                        raise
+                    async with lock:
+                        await transaction.commit()
+                finally:
+                    if outermost is not None and writes.shown:
+                        # After COMMIT (or a COMMIT whose outcome is unknown: a spare bump
+                        # costs one full answer, a missing one would serve stale 304s).
+                        await self._bump_after_commit()
+                    self._held.reset(held)
+        finally:
+            if outermost is not None:
                 self._writes.reset(outermost)
-                if writes.shown and self.is_postgres:
-                    # After COMMIT (or a COMMIT whose outcome is unknown: a spare bump costs
-                    # one full answer, a missing one would serve stale 304s).
-                    await self._bump_after_commit()
+
+    @staticmethod
+    async def _roll_back(transaction: Any, lock: asyncio.Lock) -> None:
+        """Roll back; a connection too broken to is dropped by the pool, and the error
+        that got us here is the one to tell."""
+        try:
+            async with lock:
+                await transaction.rollback()
+        except Exception as exc:
+            log.warning("could not roll back", extra={"error": type(exc).__name__})
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -305,7 +393,13 @@ class Database:
 
     async def _bump(self) -> None:
         self.bumps += 1
-        value = await self._db.execute(data_version.bump_sql(self.is_postgres))
+        held = self._holding()
+        if held is not None:  # the transaction's connection, kept past its COMMIT
+            raw, lock, _ = held
+            async with lock:
+                value = await raw.fetchval(data_version.bump_sql(True))
+        else:
+            value = await self._db.execute(data_version.bump_sql(self.is_postgres))
         if self.feed is not None:
             self.feed.note(int(value))
 
@@ -403,9 +497,9 @@ class Database:
         if isinstance(query, str | TextClause):  # rare; their columns are not declared
             return None
         prepared, args = self.statements.prepare(query, values)
-        held = self._held.get()
-        if held is not None:  # a read request's connection (`reading`): straight to it
-            raw, lock = held
+        held = self._holding()
+        if held is not None:  # a read request's or transaction's connection: straight to it
+            raw, lock, _ = held
             async with lock:
                 return prepared, await self._postgres(raw, how, prepared.sql, args)
         async with self._db.connection() as connection, connection._query_lock:
@@ -427,6 +521,13 @@ class Database:
             return await raw.fetchrow(sql, *args)
         return await raw.fetchval(sql, *args)
 
+    def _holding(self) -> tuple[Any, asyncio.Lock, Any] | None:
+        """The raw connection and its lock this task holds (`reading`, a transaction)."""
+        held = self._held.get()
+        if held is None or held[2] is not asyncio.current_task():
+            return None
+        return held
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[None]:
         """One pooled connection for every statement of a read request, on PostgreSQL.
@@ -440,7 +541,9 @@ class Database:
             yield
             return
         async with self._db.connection() as connection:
-            held = self._held.set((connection.raw_connection, connection._query_lock))
+            held = self._held.set(
+                (connection.raw_connection, connection._query_lock, asyncio.current_task())
+            )
             try:
                 yield
             finally:
