@@ -30,6 +30,7 @@ from bot.api.conditional import ConditionalMiddleware
 from bot.api.declare import api_routes
 from bot.api.errors import EXCEPTION_HANDLERS
 from bot.api.middleware import RequestLogMiddleware
+from bot.api.routing import IndexedRouter
 from bot.monitoring import error_reporting
 from bot.settings import Settings, load_settings
 from bot.slack import app as slack_app
@@ -148,6 +149,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    # The same routes, found by their path rather than by trying each in turn.
+    app.router = IndexedRouter(ROUTES, lifespan=lifespan)
     app.state.settings = settings
     # The manifest flow's one-time states and where it writes the App's credentials.
     app.state.setup = setup.SetupState()
