@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from starlette.testclient import TestClient
@@ -46,6 +48,7 @@ def requests(buffer: io.StringIO) -> list[dict]:
 
 def test_one_json_line_per_request(client: TestClient, capture_logs, auth) -> None:
     buffer = capture_logs("INFO")
+    before = datetime.now(UTC) - timedelta(milliseconds=1)
     client.get("/v1/projects", params={"page": "1", "per_page": "5"})
     client.post("/v1/projects", json={"name": "x"}, headers=auth)
     client.get("/v1/projects/999")
@@ -58,7 +61,10 @@ def test_one_json_line_per_request(client: TestClient, capture_logs, auth) -> No
     ]
     for entry in logged:
         assert entry["level"] == "info"
-        assert entry["timestamp"].endswith("Z")
+        # ISO 8601 in UTC to the millisecond, the moment of the request.
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["timestamp"])
+        at = datetime.fromisoformat(entry["timestamp"])
+        assert before <= at <= datetime.now(UTC)
         assert isinstance(entry["duration_ms"], float)
         assert entry["duration_ms"] >= 0
     assert "per_page" not in buffer.getvalue()
