@@ -447,25 +447,23 @@ class Database:
         self.version_reads += 1
         return int(await self._db.fetch_val(data_version.read_sql(self.is_postgres)))
 
-    @asynccontextmanager
-    async def _noting(self, query: Query) -> AsyncIterator[None]:
-        """Around a statement: note a write of a shown table; outside a transaction the
-        statement committed on its own, so the version moves right after it."""
+    def _note(self, query: Query) -> bool:
+        """Note a statement that writes a shown table. True when it commits on its own
+        (outside a transaction): the version must then move right after it."""
         if not data_version.shows_change(query):
-            yield
-            return
+            return False
         writes = self._writes.get()
         if writes is not None:
             writes.shown = True
-            yield
-            return
-        try:
-            yield
-        finally:
-            if self._turns is not None:
-                await self.bump_version()
-            else:
-                await self._bump_after_commit()
+            return False
+        return True
+
+    async def _moved_alone(self) -> None:
+        """After a statement that committed on its own (or failed to: a spare bump)."""
+        if self._turns is not None:
+            await self.bump_version()
+        else:
+            await self._bump_after_commit()
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
@@ -549,30 +547,45 @@ class Database:
             finally:
                 self._held.reset(held)
 
+    # Each runs its statement between `_note` and, when it committed alone, a move of
+    # the version (try/finally: cheaper than a context manager per statement).
+
     async def fetch_all(self, query: Query, values: Mapping[str, Any] | None = None) -> list[dict]:
         self.query_count += 1
-        async with self._noting(query):
+        alone = self._note(query)
+        try:
             done = await self._run("all", query, values)
             if done is None:
                 return [as_dict(r) for r in await self._db.fetch_all(query, values)]
-        return Statements.rows(*done)
+            return Statements.rows(*done)
+        finally:
+            if alone:
+                await self._moved_alone()
 
     async def fetch_one(self, query: Query, values: Mapping[str, Any] | None = None) -> dict | None:
         self.query_count += 1
-        async with self._noting(query):
+        alone = self._note(query)
+        try:
             done = await self._run("one", query, values)
             if done is None:
                 row = await self._db.fetch_one(query, values)
                 return None if row is None else as_dict(row)
+        finally:
+            if alone:
+                await self._moved_alone()
         prepared, row = done
         return None if row is None else Statements.rows(prepared, [row])[0]
 
     async def fetch_val(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
         self.query_count += 1
-        async with self._noting(query):
+        alone = self._note(query)
+        try:
             done = await self._run("one", query, values)
             if done is None:
                 return await self._db.fetch_val(query, values)
+        finally:
+            if alone:
+                await self._moved_alone()
         prepared, row = done
         if row is None:
             return None
@@ -584,13 +597,21 @@ class Database:
 
     async def execute(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
         self.query_count += 1
-        async with self._noting(query):
+        alone = self._note(query)
+        try:
             done = await self._run("execute", query, values)
             if done is None:
                 return await self._db.execute(query, values)
-        return done[1]
+            return done[1]
+        finally:
+            if alone:
+                await self._moved_alone()
 
     async def execute_many(self, query: Query, values: list[Mapping[str, Any]]) -> None:
         self.query_count += 1
-        async with self._noting(query):
+        alone = self._note(query)
+        try:
             await self._db.execute_many(query, values)
+        finally:
+            if alone:
+                await self._moved_alone()
