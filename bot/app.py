@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -162,6 +163,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
+def set_start_up_aside() -> None:
+    """Keep what start-up made (the libraries' and the app's objects) out of every later
+    garbage collection, in a process that serves.
+
+    A full collection walked all of them, some 120,000 objects: 62 ms during which no
+    request moved, which was the p99 of `make bench`'s reads. They live as long as the
+    process, so after one last collection `gc.freeze()` sets them aside and only what
+    requests create is walked again.
+    """
+    gc.collect()
+    gc.freeze()
+    log.info(
+        "start-up objects set aside from garbage collection",
+        extra={"objects": gc.get_freeze_count()},
+    )
+
+
 def create_worker_app() -> Starlette:
     """The app of one `reviewer serve` worker process (WEB_CONCURRENCY > 1).
 
@@ -172,7 +190,9 @@ def create_worker_app() -> Starlette:
 
     settings = load_settings()
     configure_logging(settings.log_level, log_format=settings.log_format or "json")
-    return create_app(settings)
+    app = create_app(settings)
+    set_start_up_aside()
+    return app
 
 
 @asynccontextmanager

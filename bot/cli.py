@@ -70,7 +70,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     import uvicorn
 
-    from bot.app import create_app
+    from bot.app import create_app, set_start_up_aside
 
     migrate_first(settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -88,7 +88,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     }
     if workers == 1:
         # workers=1 said outright: uvicorn would read WEB_CONCURRENCY itself otherwise.
-        uvicorn.run(create_app(settings), workers=1, **options)
+        app = create_app(settings)
+        set_start_up_aside()
+        uvicorn.run(app, workers=1, **options)
     else:
         # Each worker process builds its app from the same settings (environment and
         # .env); the scheduler runs in each, its advisory locks let one run a job at once.

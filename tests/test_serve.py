@@ -174,6 +174,15 @@ def test_sigterm_lets_the_request_in_flight_finish(server) -> None:
     assert not any("color_message" in entry for entry in output.json_lines())
 
 
+def test_serve_sets_its_start_up_objects_aside_from_garbage_collection(server) -> None:
+    """A full collection walked them all (62 ms with every request stalled); frozen, only
+    what requests make is walked."""
+    _, output, _ = server
+    said = [e for e in output.json_lines() if e["message"].startswith("start-up objects")]
+    assert len(said) == 1
+    assert said[0]["objects"] > 50_000
+
+
 def test_sigterm_on_an_idle_server_exits_cleanly(server) -> None:
     process, output, port = server
     with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE_SECONDS) as sock:
