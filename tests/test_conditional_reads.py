@@ -294,6 +294,38 @@ def test_a_bump_that_fails_after_its_commit_is_paid_before_the_next_read(
     assert (answer.status_code, answer.json()["metadata"]) == (200, {"k": 1})
 
 
+def test_a_read_holds_its_connection_from_its_first_statement_to_its_answer(
+    settings: Settings, run, db
+) -> None:
+    """Taken at the first statement, given back before the answer is sent and logged:
+    sixteen polls at once share the pool's ten connections."""
+    if not db.is_postgres:
+        pytest.skip("SQLite's connections are not pooled per request")
+    ids = seed(run, db)
+    app = create_app(settings)
+    in_use: list[tuple[str, int]] = []
+
+    def pool_in_use() -> int:
+        pool = app.state.db._db._backend._pool
+        return pool.get_size() - pool.get_idle_size()
+
+    async def watched(scope, receive, send) -> None:  # outside every middleware
+        async def noting(message) -> None:
+            if message["type"] == "http.response.start":
+                in_use.append((scope["path"], pool_in_use()))
+            await send(message)
+
+        await app(scope, receive, noting)
+
+    with TestClient(watched) as client:  # type: ignore[arg-type]
+        urls = read_urls(ids)
+        tags = etags(client, urls)
+        assert unchanged(client, tags) == urls
+        assert client.get("/v1/pull_requests/999999").status_code == 404
+    assert len(in_use) == 2 * len(urls) + 1
+    assert [path for path, used in in_use if used] == []
+
+
 def test_the_description_says_so_for_every_read(client: TestClient) -> None:
     spec = client.get("/docs.json").json()
     reads = {p: ops["get"] for p, ops in spec["paths"].items() if p.startswith("/v1/")}

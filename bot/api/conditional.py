@@ -128,22 +128,22 @@ class ConditionalMiddleware:
             await send({"type": "http.response.body", "body": b""})
             return
 
+        db = app.state.db
+
         async def send_tagged(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 200:
-                headers = MutableHeaders(scope=message)
-                headers["ETag"] = make_etag(base, scope.get("state", {}).get(_CHANGES_AT))
-                headers["Cache-Control"] = CACHE_CONTROL
-                headers["Vary"] = VARY
+            if message["type"] == "http.response.start":
+                # The answer is made: its statements are over (bot/store/database.py).
+                await db.done_reading()
+                if message["status"] == 200:
+                    headers = MutableHeaders(scope=message)
+                    headers["ETag"] = make_etag(base, scope.get("state", {}).get(_CHANGES_AT))
+                    headers["Cache-Control"] = CACHE_CONTROL
+                    headers["Vary"] = VARY
             await send(message)
 
-        # One pooled connection for all the route's statements (bot/store/database.py).
-        reading = app.state.db.reading()
-        try:
-            await reading.__aenter__()
-        except UNAVAILABLE_TYPES as exc:
-            answer = await unavailable_error(Request(scope), exc)
-            await answer(scope, receive, send)
-            return
+        # One pooled connection for the route's statements, from the first to the answer.
+        reading = db.reading()
+        await reading.__aenter__()
         try:
             await self.app(scope, receive, send_tagged)
         except BaseException as exc:
