@@ -70,6 +70,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from typing_extensions import TypedDict
 
 from bot.api.auth import require_token
@@ -323,6 +324,13 @@ class ApiRoute(Route):
     def __init__(self, path: str, operations: Sequence[Operation]) -> None:
         self.operations = {op.method: op for op in operations}
         super().__init__(path, self.dispatch, methods=list(self.operations))
+        # Starlette wraps each route in its exception handlers again; the app's
+        # ExceptionMiddleware, just outside the router, answers with the same ones.
+        self.app = self.serve
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.dispatch(Request(scope, receive, send))
+        await response(scope, receive, send)
 
     async def dispatch(self, request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
