@@ -142,6 +142,29 @@ def test_a_task_started_inside_a_transaction_has_a_connection_of_its_own(run, db
     assert run(db.fetch_val, name) == "bob"
 
 
+def test_commits_at_once_share_their_bumps_of_the_data_version(run, db) -> None:
+    """Each returns after a bump begun after its commit (bot/store/coalesce.py), and
+    sixteen at once make far fewer than sixteen."""
+    if not db.is_postgres:
+        pytest.skip("SQLite bumps inside each transaction")
+    user = run(add_user, db, "ann")
+
+    async def commits() -> tuple[int, list[int], int]:
+        before, bumps = await db.data_version(), db.bumps
+
+        async def write(n: int) -> int:
+            async with db.transaction():
+                await db.execute(users.update().where(users.c.id == user).values(username=f"u{n}"))
+            return await db.data_version()
+
+        seen = await asyncio.gather(*(write(n) for n in range(16)))
+        return before, seen, db.bumps - bumps
+
+    before, seen, bumps = run(commits)
+    assert all(version > before for version in seen)
+    assert 1 <= bumps < 16
+
+
 def test_sqlite_connections_are_kept_for_the_next_statement_but_not_past_a_new_file(
     database_url: str, tmp_path
 ) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.sql import ClauseElement, TextClause
 from sqlalchemy.sql.elements import _anonymous_label
 
 from bot.store import data_version
+from bot.store.coalesce import Coalesced
 from bot.store.sqlite_pool import ReusingSQLitePool
 from bot.store.version_feed import VersionFeed
 
@@ -283,6 +284,7 @@ class Database:
         # Owed from the start (a process may have died between a commit and its bump) and
         # after a bump that failed once its commit was done: paid before the next read.
         self._bump_owed = True
+        self._bumps = Coalesced()
         self._background: set[asyncio.Task] = set()
         # The connection this task holds (a read request's, a transaction's), if any.
         self._held: contextvars.ContextVar[_Hold | None] = contextvars.ContextVar(
@@ -435,9 +437,13 @@ class Database:
             self.feed.note(int(value))
 
     async def _bump_after_commit(self) -> None:
-        """Move the version after a commit; if that fails or is cancelled, it is owed."""
+        """Move the version after a commit; if that fails or is cancelled, it is owed.
+
+        Commits at once share their bumps (bot/store/coalesce.py): each returns once a
+        bump begun after its commit has ended, never before.
+        """
         try:
-            await self._bump()
+            await self._bumps(self._bump)
         except asyncio.CancelledError:
             self._owe_bump("cancelled")
             raise
