@@ -373,8 +373,12 @@ def side_by_side(
     """The service and its ceiling in turn, ROUNDS times; the best round of each.
 
     Taking turns, and the best of them, keeps a burst of other work on a shared
-    machine from landing on one side only.
+    machine from landing on one side only. A first turn each is not counted: it opens
+    the pools' connections and prepares each statement on them, on both sides.
     """
+    for process in (ours, top):
+        measure(process)
+        between()
     mine: list[Figures] = []
     bare: list[Figures] = []
     for _ in range(ROUNDS):
