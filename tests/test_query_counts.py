@@ -6,8 +6,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot.store.paging import Totals
+from bot.store.tables import pull_requests
 from bot.store.users import DETAILS_LIMIT
-from tests.factories import add_release
+from tests.factories import add_pull_request, add_release
 from tests.factories import seed_reviewed_pull_requests as seed_pull_requests
 
 
@@ -70,6 +71,11 @@ def test_statement_counts_do_not_grow_with_rows(client: TestClient, run, db, cou
     lists = ("projects", "users", "pull_requests")
     again = statements_per_route(client, db, {name: routes[name] for name in lists})
     assert again == {"projects": 1, "users": 1, "pull_requests": 1}
+    paged = ("releases", "queue")
+    assert statements_per_route(client, db, {name: routes[name] for name in paged}) == {
+        "releases": 3,
+        "queue": 2,
+    }
     after = {name: f"{routes[name]}{'&' if '?' in routes[name] else '?'}after=1" for name in lists}
     assert statements_per_route(client, db, after) == again
     # A user's details are bounded: the most recent DETAILS_LIMIT of each, in id order.
@@ -84,6 +90,27 @@ def test_statement_counts_do_not_grow_with_rows(client: TestClient, run, db, cou
     assert [len(item["waiting_on"]) for item in queue] == [1] * count
     stats = client.get("/v1/stats?days=365").json()
     assert stats["reviewers"][0]["open_requests"] == count
+
+
+def test_a_kept_total_moves_with_the_next_write(client: TestClient, run, db) -> None:
+    """The queue's and the releases' totals are kept per data version: asked again they
+    are not counted, and a write (which moves the version) has them counted afresh."""
+    ids = run(seed, db, 20)
+    urls = {"queue": "/v1/queue?per_page=5", "releases": "/v1/releases?per_page=1"}
+
+    def totals() -> dict[str, str]:
+        return {name: client.get(url).headers["x-total-count"] for name, url in urls.items()}
+
+    assert totals() == totals() == {"queue": "20", "releases": "2"}
+
+    async def write() -> None:
+        async with db.transaction():
+            pr = await db.fetch_one(pull_requests.select().where(pull_requests.c.id == ids["pr"]))
+            await add_pull_request(db, pr["project_id"], pr["user_id"], 9999)
+            await add_release(db, release_id="new")
+
+    run(write)
+    assert totals() == {"queue": "21", "releases": "3"}
 
 
 @pytest.mark.parametrize("count", [1000])

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from typing_extensions import TypedDict
 
 from bot.api.access import READ, Reader
+from bot.api.conditional import data_version_of
 from bot.api.declare import BAD_QUERY, Answer, Api, Reply
 from bot.api.fields import WholeNumber
 from bot.api.models import Paging, PullRequest, Time
@@ -115,6 +116,7 @@ async def get_queue(request: Request, query: QueueQuery, auth: Reader) -> Reply:
         reviewer_id=query.reviewer_id,
         author_id=query.author_id,
         visible=auth.visible,
+        total_at=await data_version_of(request),
     )
     by_pull_request: dict[int, list[Row]] = defaultdict(list)
     for pending in await store.pending_requests(state.db, [r["id"] for r in rows]):

@@ -6,7 +6,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 
 from bot.api.access import READ, Reader
-from bot.api.conditional import changes_at
+from bot.api.conditional import changes_at, data_version_of
 from bot.api.declare import (
     BAD_BODY,
     BAD_QUERY,
@@ -110,7 +110,9 @@ async def list_releases(request: Request, query: Paging, auth: Reader) -> Reply:
     now = state.clock()
     ttl = token_ttl(state.settings)
     page = page_of(query)
-    total, rows = await store.list_releases(state.db, page.offset, page.size, auth.visible)
+    total, rows = await store.list_releases(
+        state.db, page.offset, page.size, auth.visible, await data_version_of(request)
+    )
     pks = [r["id"] for r in rows]
     grouped = await store.approvers_by_release(state.db, pks)
     sent = await release_callbacks.callbacks_by_release(state.db, pks)

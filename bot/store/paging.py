@@ -85,6 +85,13 @@ def totals_of(db: Database) -> Totals:
     return totals
 
 
+async def total(db: Database, counting: sa.Select, at_version: int | None, key: Hashable) -> int:
+    """`counting`'s count, kept under `at_version` and `key` (None: counted now)."""
+    if at_version is None:
+        return await db.fetch_val(counting)
+    return await totals_of(db).get((at_version, key), lambda: db.fetch_val(counting))
+
+
 async def paged(
     db: Database,
     table: sa.Table,
@@ -94,13 +101,13 @@ async def paged(
 ) -> tuple[int | None, list[dict]]:
     """The total (None unless asked) and the rows of `window` among `table`'s rows that
     meet `conditions`; `key` names those conditions (filters and reader) for the total."""
-    total = None
+    counted = None
     if window.total_at is not None:
         counting = sa.select(sa.func.count()).select_from(table).where(*conditions)
-        total = await totals_of(db).get((window.total_at, key), lambda: db.fetch_val(counting))
+        counted = await total(db, counting, window.total_at, key)
     query = table.select().where(*conditions)
     if window.after is not None:
         query = query.where(table.c.id > window.after)
     if window.offset:
         query = query.offset(window.offset)
-    return total, await db.fetch_all(query.order_by(table.c.id).limit(window.limit))
+    return counted, await db.fetch_all(query.order_by(table.c.id).limit(window.limit))

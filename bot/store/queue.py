@@ -11,6 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from bot.store.database import Database
+from bot.store.paging import total
 from bot.store.tables import projects, pull_requests, review_requests, reviews, users
 from bot.store.users import idle_requests
 from bot.store.visibility import EVERYTHING, Visible, project_condition, where
@@ -53,11 +54,16 @@ async def queue_page(
     reviewer_id: int | None = None,
     author_id: int | None = None,
     visible: Visible = EVERYTHING,
+    total_at: int | None = None,
 ) -> tuple[int, list[dict]]:
-    """The total and one page (by id) of open pull requests, with project and author names."""
+    """The total (kept per data version `total_at`, bot/store/paging.py) and one page (by
+    id) of open pull requests, with project and author names."""
     conditions = _queue_conditions(project_id, reviewer_id, author_id, visible)
-    total = await db.fetch_val(
-        sa.select(sa.func.count()).select_from(pull_requests).where(*conditions)
+    counted = await total(
+        db,
+        sa.select(sa.func.count()).select_from(pull_requests).where(*conditions),
+        total_at,
+        ("queue", project_id, reviewer_id, author_id, visible.key),
     )
     author = users.alias("author")
     rows = await db.fetch_all(
@@ -75,7 +81,7 @@ async def queue_page(
         .offset(offset)
         .limit(limit)
     )
-    return total, rows
+    return counted, rows
 
 
 async def pending_requests(db: Database, pr_ids: list[int]) -> list[dict]:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store.database import Database
+from bot.store.paging import total
 from bot.store.tables import release_approvers, releases, users
 from bot.store.visibility import EVERYTHING, Visible, release_condition, where
 
@@ -83,15 +84,20 @@ async def get_release(db: Database, pk: int, visible: Visible = EVERYTHING) -> d
 
 
 async def list_releases(
-    db: Database, offset: int, limit: int, visible: Visible = EVERYTHING
+    db: Database,
+    offset: int,
+    limit: int,
+    visible: Visible = EVERYTHING,
+    total_at: int | None = None,
 ) -> tuple[int, list[dict]]:
-    """Newest first."""
+    """Newest first, with their total (kept per data version `total_at`)."""
     seen = where(release_condition(visible))
-    total = await db.fetch_val(sa.select(sa.func.count()).select_from(releases).where(*seen))
+    counting = sa.select(sa.func.count()).select_from(releases).where(*seen)
+    counted = await total(db, counting, total_at, ("releases", visible.key))
     rows = await db.fetch_all(
         releases.select().where(*seen).order_by(releases.c.id.desc()).offset(offset).limit(limit)
     )
-    return total, rows
+    return counted, rows
 
 
 async def pending_releases(db: Database) -> list[dict]:
