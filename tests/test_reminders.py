@@ -294,6 +294,7 @@ def test_a_slack_id_found_by_email_is_used_and_stored(
 
 def test_without_slack_channel_unknown_users_are_skipped(make_settings, fake_slack) -> None:
     with TestClient(create_app(make_settings(**fake_slack.env()))) as client:
+        client.app.state.clock = lambda: NOW  # within working hours, whenever it runs
         db = client.app.state.db
         call = client.portal.call
         project = call(add_project, db)
@@ -308,6 +309,7 @@ def test_without_slack_channel_unknown_users_are_skipped(make_settings, fake_sla
 
 def test_without_slack_nothing_is_sent_and_nothing_breaks(make_settings) -> None:
     with TestClient(create_app(make_settings())) as client:
+        client.app.state.clock = lambda: NOW  # within working hours, whenever it runs
         db = client.app.state.db
         call = client.portal.call
         project = call(add_project, db)
@@ -366,6 +368,7 @@ def test_a_slack_id_that_cannot_be_one_sends_them_to_the_channel(
 def test_a_long_channel_name_is_kept_cut_to_its_column(make_settings, fake_slack) -> None:
     channel = "#" + "c" * 79  # Slack allows 80 characters; the column holds 64
     with TestClient(create_app(make_settings(**fake_slack.env(SLACK_CHANNEL=channel)))) as client:
+        client.app.state.clock = lambda: NOW  # within working hours, whenever it runs
         db = client.app.state.db
         call = client.portal.call
         project = call(add_project, db)
