@@ -206,3 +206,35 @@ def test_sqlite_connections_are_kept_for_the_next_statement_but_not_past_a_new_f
     before, after, kept, renewed = asyncio.run(scenario())
     assert kept and renewed
     assert (before, after) == (["ann", "bob"], ["ann"])
+
+
+def test_a_read_connection_that_broke_as_it_went_back_still_gives_its_answer(
+    run, db, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server ends a read request's connection as it goes back to the pool (a
+    restart, in the middle of asyncpg's reset): the answer, already made, is not failed,
+    and the task's next statement takes a fresh connection."""
+    if not db.is_postgres:
+        pytest.skip("the held read connection is PostgreSQL's")
+    run(add_user, db, "ann")
+    count = sa.select(sa.func.count()).select_from(users)
+    pid_now = sa.select(sa.func.pg_backend_pid())
+
+    async def read_then_break() -> tuple[int, int, bool]:
+        reading = db.reading()
+        await reading.__aenter__()
+        try:
+            seen = await db.fetch_val(count)
+            pid = await db.fetch_val(pid_now)
+            # The server ends the connection in the middle of the reset on release, as
+            # a shutting-down server did under load (asyncpg's reset is its own query).
+            db._held.get().raw._con._reset_query = "SELECT pg_terminate_backend(pg_backend_pid())"
+            await db.done_reading()
+        finally:
+            await reading.__aexit__(None, None, None)
+        again = await db.fetch_val(count)
+        return seen, again, await db.fetch_val(pid_now) != pid
+
+    with caplog.at_level("WARNING", logger="bot.store.database"):
+        assert run(read_then_break) == (1, 1, True)
+    assert "a read connection broke" in caplog.text

@@ -252,10 +252,28 @@ class _Hold:
         self.lent, self.raw, self.lock = lent, lent.raw_connection, lent._query_lock
 
     async def give_back(self) -> None:
+        """Give the connection back to the pool; never fails.
+
+        The statements were over and their answer made: a connection that broke since
+        (the server restarted, asyncpg's reset on release failed) is asyncpg's to close
+        and replace, not a reason to fail an answer already on its way.
+        """
         lent, self.lent, self.raw = self.lent, None, None
         self.given_back = True
-        if lent is not None:
+        if lent is None:
+            return
+        try:
             await lent.__aexit__(None, None, None)
+        except Exception as exc:
+            # asyncpg's pool terminated it; `databases` left the task's connection
+            # half released (its next use would assert): forget it.
+            lent._connection._connection = None
+            lent._database._connection = None
+            log.warning(
+                "a read connection broke before it went back to the pool: %s",
+                type(exc).__name__,
+                extra={"error": str(exc)},
+            )
 
 
 class Database:
