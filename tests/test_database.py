@@ -1,6 +1,8 @@
 """The Database wrapper's transactions on both backends."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -225,7 +227,8 @@ def test_a_read_connection_that_broke_as_it_went_back_still_gives_its_answer(
         await reading.__aenter__()
         try:
             seen = await db.fetch_val(count)
-            pid = await db.fetch_val(pid_now)
+            # Text SQL: asyncpg's reset runs on release (after SELECTs alone it would not).
+            pid = await db.fetch_val(sa.text("SELECT pg_backend_pid()"))
             # The server ends the connection in the middle of the reset on release, as
             # a shutting-down server did under load (asyncpg's reset is its own query).
             db._held.get().raw._con._reset_query = "SELECT pg_terminate_backend(pg_backend_pid())"
@@ -238,3 +241,49 @@ def test_a_read_connection_that_broke_as_it_went_back_still_gives_its_answer(
     with caplog.at_level("WARNING", logger="bot.store.database"):
         assert run(read_then_break) == (1, 1, True)
     assert "a read connection broke" in caplog.text
+
+
+def test_a_read_requests_selects_spare_the_pools_reset_and_anything_else_has_it(
+    database_url: str,
+) -> None:
+    """asyncpg's reset query on release is skipped after a read request ran SELECTs alone
+    (they leave no session state; `set_config` here is the one way a SELECT could, used
+    to see whether the reset ran); a transaction or text SQL on the connection has it
+    reset as asyncpg would, and so does a statement outside a read request."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the pool and its reset are asyncpg's")
+    mark = sa.select(sa.func.set_config("application_name", "marked", False))
+    seen = sa.select(sa.func.current_setting("application_name"))
+
+    async def scenario() -> dict[str, str]:
+        db = Database(database_url, max_size=1)  # one connection: each read gets the same
+        await db.connect()
+        user = await add_user(db, "ann")
+
+        async def read(then: Callable[[], Awaitable[Any]] | None = None) -> str:
+            async with db.reading():
+                before = await db.fetch_val(seen)
+                await db.fetch_val(mark)
+                if then is not None:
+                    await then()
+                await db.done_reading()
+            return before
+
+        async def write() -> None:
+            async with db.transaction():
+                await db.execute(users.update().where(users.c.id == user).values(username="bo"))
+
+        try:
+            after = {}
+            await read()
+            after["selects"] = await read(lambda: db.fetch_val(sa.text("SELECT 1")))
+            after["text"] = await read(write)
+            after["transaction"] = await read()
+            await db.fetch_val(mark)  # no read request: the pool resets as usual
+            after["alone"] = await read()
+            return after
+        finally:
+            await db.disconnect()
+
+    after = asyncio.run(scenario())
+    assert after == {"selects": "marked", "text": "", "transaction": "", "alone": ""}
