@@ -218,7 +218,7 @@ def test_a_read_connection_that_broke_as_it_went_back_still_gives_its_answer(
     and the task's next statement takes a fresh connection."""
     if not db.is_postgres:
         pytest.skip("the held read connection is PostgreSQL's")
-    run(add_user, db, "ann")
+    user = run(add_user, db, "ann")
     count = sa.select(sa.func.count()).select_from(users)
     pid_now = sa.select(sa.func.pg_backend_pid())
 
@@ -227,8 +227,9 @@ def test_a_read_connection_that_broke_as_it_went_back_still_gives_its_answer(
         await reading.__aenter__()
         try:
             seen = await db.fetch_val(count)
-            # Text SQL: asyncpg's reset runs on release (after SELECTs alone it would not).
-            pid = await db.fetch_val(sa.text("SELECT pg_backend_pid()"))
+            # A write: asyncpg's reset runs on release (after SELECTs alone it would not).
+            await db.execute(users.update().where(users.c.id == user).values(username="bo"))
+            pid = await db.fetch_val(pid_now)
             # The server ends the connection in the middle of the reset on release, as
             # a shutting-down server did under load (asyncpg's reset is its own query).
             db._held.get().raw._con._reset_query = "SELECT pg_terminate_backend(pg_backend_pid())"
@@ -285,5 +286,7 @@ def test_a_read_requests_selects_spare_the_pools_reset_and_anything_else_has_it(
         finally:
             await db.disconnect()
 
-    after = asyncio.run(scenario())
+    # With a pool of one, a transaction or text SQL that took a second connection while
+    # the read held the first would wait for ever.
+    after = asyncio.run(asyncio.wait_for(scenario(), 30))
     assert after == {"selects": "marked", "text": "", "transaction": "", "alone": ""}

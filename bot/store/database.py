@@ -227,33 +227,40 @@ class Statements:
 
 
 class _Hold:
-    """A pooled connection one task holds, whose statements go straight to it: a read
-    request's (taken at its first statement, given back as soon as its answer starts) or
-    a transaction's (for the whole of it)."""
+    """A pooled connection one task holds, whose statements go straight to it: a
+    transaction's (`databases`' connection of the task, for the whole of it) or a read
+    request's (`_ReadHold`)."""
 
-    __slots__ = ("given_back", "lent", "lock", "raw", "reads_only", "task")
+    __slots__ = ("given_back", "lock", "raw", "reads_only", "task")
 
-    def __init__(self) -> None:
+    def __init__(self, raw: Any = None, lock: asyncio.Lock | None = None) -> None:
         # A task started inside inherits the variable, not the connection.
         self.task = asyncio.current_task()
-        self.lent: Any = None  # `databases`' connection of the task, entered
-        self.raw: Any = None
-        self.lock: asyncio.Lock | None = None
+        self.raw = raw
+        self.lock = lock  # `databases`' lock on its connection, if the hold is its
         self.given_back = False
-        # Only SELECTs of ours ran on it: nothing of the session to reset (`_reset`).
         self.reads_only = True
 
     @classmethod
     def of(cls, lent: Any) -> _Hold:
-        """The hold of a connection already entered."""
-        hold = cls()
-        hold.lent, hold.raw, hold.lock = lent, lent.raw_connection, lent._query_lock
-        return hold
+        """The hold of `databases`' connection, already entered."""
+        return cls(lent.raw_connection, lent._query_lock)
 
-    async def take(self, db: databases.Database) -> None:
-        lent = db.connection()
-        await lent.__aenter__()
-        self.lent, self.raw, self.lock = lent, lent.raw_connection, lent._query_lock
+
+class _ReadHold(_Hold):
+    """A read request's connection, straight from asyncpg's pool: taken at its first
+    statement, given back as soon as its answer starts (`Database.reading`)."""
+
+    __slots__ = ("pool",)
+
+    def __init__(self, pool: Any) -> None:
+        super().__init__()
+        self.pool = pool
+        # Only SELECTs of ours ran on it: nothing of the session to reset (`_reset`).
+        self.reads_only = True
+
+    async def take(self) -> None:
+        self.raw = await self.pool.acquire()
 
     async def give_back(self) -> None:
         """Give the connection back to the pool; never fails.
@@ -262,18 +269,14 @@ class _Hold:
         (the server restarted, asyncpg's reset on release failed) is asyncpg's to close
         and replace, not a reason to fail an answer already on its way.
         """
-        lent, self.lent, self.raw = self.lent, None, None
+        raw, self.raw = self.raw, None
         self.given_back = True
-        if lent is None:
+        if raw is None:
             return
-        marked = _READS_ONLY.set(lent.raw_connection._con if self.reads_only else None)
+        marked = _READS_ONLY.set(raw._con if self.reads_only else None)
         try:
-            await lent.__aexit__(None, None, None)
-        except Exception as exc:
-            # asyncpg's pool terminated it; `databases` left the task's connection
-            # half released (its next use would assert): forget it.
-            lent._connection._connection = None
-            lent._database._connection = None
+            await self.pool.release(raw)
+        except Exception as exc:  # asyncpg terminated it; the pool opens another
             log.warning(
                 "a read connection broke before it went back to the pool: %s",
                 type(exc).__name__,
@@ -423,7 +426,8 @@ class Database:
         outer = self._writes.get()
         writes = outer or _Writes()
         outermost = self._writes.set(writes) if outer is None else None
-        self._not_reads_only()
+        if outer is None:
+            await self._leave_read_hold()
         try:
             async with self._db.connection() as connection:
                 raw, lock = connection.raw_connection, connection._query_lock
@@ -476,8 +480,7 @@ class Database:
         self.bumps += 1
         hold = await self._holding()
         if hold is not None:  # the transaction's connection, kept past its COMMIT
-            async with hold.lock:  # type: ignore[union-attr]
-                value = await hold.raw.fetchval(data_version.bump_sql(True))
+            value = await self._on(hold, "val", data_version.bump_sql(True), [])
         else:
             value = await self._db.execute(data_version.bump_sql(self.is_postgres))
         if self.feed is not None:
@@ -577,15 +580,14 @@ class Database:
         answers: the first value on PostgreSQL, lastrowid or rowcount on SQLite).
         """
         if isinstance(query, str | TextClause):  # rare; their columns are not declared
-            self._not_reads_only()
+            await self._leave_read_hold()  # `databases` runs it on a connection of its own
             return None
         prepared, args = self.statements.prepare(query, values)
         hold = await self._holding()
         if hold is not None:  # a read request's or transaction's connection: straight to it
             if not prepared.reads:
                 hold.reads_only = False
-            async with hold.lock:  # type: ignore[union-attr]
-                return prepared, await self._postgres(hold.raw, how, prepared.sql, args)
+            return prepared, await self._on(hold, how, prepared.sql, args)
         async with self._db.connection() as connection, connection._query_lock:
             raw = connection.raw_connection
             if self.backend == "postgresql":
@@ -605,11 +607,20 @@ class Database:
             return await raw.fetchrow(sql, *args)
         return await raw.fetchval(sql, *args)
 
-    def _not_reads_only(self) -> None:
-        """What runs next on this task's connection may leave state to reset."""
+    @classmethod
+    async def _on(cls, hold: _Hold, how: str, sql: str, args: list[Any]) -> Any:
+        if hold.lock is None:  # a read request's: its task alone uses it
+            return await cls._postgres(hold.raw, how, sql, args)
+        async with hold.lock:
+            return await cls._postgres(hold.raw, how, sql, args)
+
+    async def _leave_read_hold(self) -> None:
+        """Before a transaction or text SQL in a read request: give its connection back,
+        so that the task holds one connection at a time (ten requests each holding one
+        and waiting for a second would wait for ever); later statements take one each."""
         hold = self._held.get()
-        if hold is not None:
-            hold.reads_only = False
+        if isinstance(hold, _ReadHold) and hold.task is asyncio.current_task():
+            await hold.give_back()
 
     async def _holding(self) -> _Hold | None:
         """The connection this task holds, taken now if it is a read request's first
@@ -620,7 +631,7 @@ class Database:
         if hold.raw is None:
             if hold.given_back:
                 return None
-            await hold.take(self._db)
+            await hold.take()  # type: ignore[attr-defined]  (only a read hold is not taken)
         return hold
 
     @asynccontextmanager
@@ -633,13 +644,14 @@ class Database:
         the others waiting for the pool (a pull request's details at 16 connections
         went from 0.65 to 0.8 of the ceiling, which holds one for its statements alone).
         Statements go to it without `databases`' per-statement bookkeeping, which was a
-        tenth of a details answer's time. Transactions inside use the same connection
-        (`databases` keeps one per task). On SQLite, nothing to hold.
+        tenth of a details answer's time, and it comes from asyncpg's pool without
+        `databases`' connection of the task (another tenth). A transaction or text SQL
+        inside gives it back first (`_leave_read_hold`). On SQLite, nothing to hold.
         """
         if not self.is_postgres:
             yield
             return
-        hold = _Hold()
+        hold = _ReadHold(self._db._backend._pool)  # type: ignore[attr-defined]
         token = self._held.set(hold)
         try:
             yield
@@ -651,7 +663,7 @@ class Database:
         """The read request's statements are over: its connection goes back to the pool.
         Any statement after (a background task's) takes one the usual way."""
         hold = self._held.get()
-        if hold is not None and hold.task is asyncio.current_task() and self._writes.get() is None:
+        if isinstance(hold, _ReadHold) and hold.task is asyncio.current_task():
             await hold.give_back()
 
     # Each runs its statement between `_note` and, when it committed alone, a move of
