@@ -13,9 +13,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.testclient import TestClient
 
-from bot.api.declare import Answer, Api, api_routes, error, operations_of
+from bot.api.declare import Answer, Api, api_routes, error, operations_of, query_values
 from bot.api.errors import EXCEPTION_HANDLERS
 from bot.api.fields import GitHubOwner, GitHubRepo, Id, Text
 from bot.api.models import MetadataKey
@@ -190,3 +191,19 @@ def test_declared_request_headers_are_read_in_any_case_and_documented() -> None:
         ("JobId", "header", False),
     ]
     assert "AzureHeaders" not in spec["components"]["schemas"]
+
+
+QUERY_PARTS = st.text(st.sampled_from(list("ab=&%2Gé+ ;\x00")), max_size=30)
+
+
+@given(raw=st.one_of(QUERY_PARTS.map(lambda q: q.encode()), st.binary(max_size=30)))
+@example(raw=b"per_page=1&per_page=5")
+@example(raw=b"details=true&details")
+@example(raw=b"a=%ZZ&b=%C3%A9&c=%E9")
+def test_the_query_values_kept_by_raw_query_are_starlettes_query_params(raw: bytes) -> None:
+    """The routes read a query as Starlette would (the last of repeated names), from a
+    copy kept per raw query string, which nobody can change through what it hands out."""
+    assert dict(query_values(raw)) == dict(QueryParams(raw))
+    assert query_values(raw) is query_values(raw)
+    with pytest.raises(TypeError):
+        query_values(raw)["x"] = "y"  # type: ignore[index]
