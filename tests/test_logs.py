@@ -152,3 +152,36 @@ def test_secrets_never_reach_the_logs(
     assert "settings" in text
     leaked = [secret for secret in secrets if secret in text]
     assert leaked == []
+
+
+def test_every_line_is_one_ascii_json_object_whatever_it_carries(
+    client: TestClient, capture_logs
+) -> None:
+    """Text beyond ASCII, bytes that are not UTF-8 and objects JSON has no type for are
+    written too (escaped, or as their text), each line one JSON object in ASCII."""
+    buffer = capture_logs("INFO")
+    assert client.get("/v1/pull_requests/%C3%A9t%C3%A9").status_code == 404
+    odd = logging.getLogger("bot.anything")
+    odd.info("réglé 🚀", extra={"at": datetime(2026, 1, 2, tzinfo=UTC), "raw": b"ok"})
+    odd.info("plain", extra={"count": 3, "ratio": 0.5, "names": ["ann"], "none": None})
+    odd.info("bytes", extra={"raw": b"\xff\xfe"})
+    text = buffer.getvalue()
+    assert text.isascii()
+    logged = lines(buffer)
+    assert [e["path"] for e in logged if e["message"] == "request"] == ["/v1/pull_requests/été"]
+    odd_lines = [e for e in logged if e["logger"] == "bot.anything"]
+    assert odd_lines[0] | {"timestamp": None} == {
+        "timestamp": None,
+        "level": "info",
+        "logger": "bot.anything",
+        "message": "réglé 🚀",
+        "at": "2026-01-02T00:00:00Z",
+        "raw": "ok",
+    }
+    assert odd_lines[2]["raw"] == "b'\\xff\\xfe'"
+    assert {k: odd_lines[1][k] for k in ("count", "ratio", "names", "none")} == {
+        "count": 3,
+        "ratio": 0.5,
+        "names": ["ann"],
+        "none": None,
+    }

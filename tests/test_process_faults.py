@@ -60,7 +60,7 @@ def reviewer_serving(cwd: Path, **settings: str) -> Iterator[tuple[Popen[Any], s
         process.wait(DEADLINE_SECONDS)
         # What went wrong in the service, for a failing test's report.
         for line in output.rest():
-            if '"level": "error"' in line:
+            if '"level":"error"' in line.replace(" ", ""):
                 print(line[-1500:])
 
 

@@ -11,7 +11,10 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.logs import RecordMaker
+
 log = logging.getLogger("bot.request")
+line = RecordMaker(log, logging.INFO, "request")
 
 
 class RequestLogMiddleware:
@@ -29,14 +32,11 @@ class RequestLogMiddleware:
         def log_line() -> None:
             nonlocal logged
             logged = True
-            log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                },
+            line.log(
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
 
         async def send_logged(message: Message) -> None:
