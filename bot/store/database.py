@@ -16,7 +16,7 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any, NamedTuple, TypeVar
 
 import databases
@@ -284,6 +284,25 @@ class _ReadHold(_Hold):
             )
         finally:
             _READS_ONLY.reset(marked)
+
+
+class _Reading:
+    """`Database.reading()`: a class, not a generator, as it is entered at every read."""
+
+    __slots__ = ("held", "hold", "token")
+
+    def __init__(self, held: contextvars.ContextVar[_Hold | None], hold: _ReadHold) -> None:
+        self.held, self.hold = held, hold
+
+    async def __aenter__(self) -> None:
+        self.token = self.held.set(self.hold)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.held.reset(self.token)
+        await self.hold.give_back()
+
+
+_NOTHING_HELD = nullcontext()
 
 
 # The connection going back to the pool in this task after SELECTs alone, if any.
@@ -634,8 +653,7 @@ class Database:
             await hold.take()  # type: ignore[attr-defined]  (only a read hold is not taken)
         return hold
 
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[None]:
+    def reading(self) -> AbstractAsyncContextManager[None]:
         """One pooled connection for the statements of a read request, on PostgreSQL.
 
         Taken at the request's first statement and given back when its answer starts
@@ -649,15 +667,8 @@ class Database:
         inside gives it back first (`_leave_read_hold`). On SQLite, nothing to hold.
         """
         if not self.is_postgres:
-            yield
-            return
-        hold = _ReadHold(self._db._backend._pool)  # type: ignore[attr-defined]
-        token = self._held.set(hold)
-        try:
-            yield
-        finally:
-            self._held.reset(token)
-            await hold.give_back()
+            return _NOTHING_HELD
+        return _Reading(self._held, _ReadHold(self._db._backend._pool))  # type: ignore[attr-defined]
 
     async def done_reading(self) -> None:
         """The read request's statements are over: its connection goes back to the pool.
