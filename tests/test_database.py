@@ -1,9 +1,11 @@
 """The Database wrapper's transactions on both backends."""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 
@@ -249,7 +251,7 @@ def test_a_read_requests_selects_spare_the_pools_reset_and_anything_else_has_it(
 ) -> None:
     """asyncpg's reset query on release is skipped after a read request ran SELECTs alone
     (they leave no session state; `set_config` here is the one way a SELECT could, used
-    to see whether the reset ran); a transaction or text SQL on the connection has it
+    to see whether the reset ran); a transaction, text SQL or a failed statement has it
     reset as asyncpg would, and so does a statement outside a read request."""
     if not database_url.startswith("postgresql"):
         pytest.skip("the pool and its reset are asyncpg's")
@@ -274,12 +276,17 @@ def test_a_read_requests_selects_spare_the_pools_reset_and_anything_else_has_it(
             async with db.transaction():
                 await db.execute(users.update().where(users.c.id == user).values(username="bo"))
 
+        async def failing() -> None:
+            with contextlib.suppress(asyncpg.DivisionByZeroError):
+                await db.fetch_val(sa.select(sa.literal(1) / sa.literal(0)))
+
         try:
             after = {}
             await read()
             after["selects"] = await read(lambda: db.fetch_val(sa.text("SELECT 1")))
             after["text"] = await read(write)
-            after["transaction"] = await read()
+            after["transaction"] = await read(failing)
+            after["failed"] = await read()
             await db.fetch_val(mark)  # no read request: the pool resets as usual
             after["alone"] = await read()
             return after
@@ -289,4 +296,10 @@ def test_a_read_requests_selects_spare_the_pools_reset_and_anything_else_has_it(
     # With a pool of one, a transaction or text SQL that took a second connection while
     # the read held the first would wait for ever.
     after = asyncio.run(asyncio.wait_for(scenario(), 30))
-    assert after == {"selects": "marked", "text": "", "transaction": "", "alone": ""}
+    assert after == {
+        "selects": "marked",
+        "text": "",
+        "transaction": "",
+        "failed": "",
+        "alone": "",
+    }

@@ -628,10 +628,15 @@ class Database:
 
     @classmethod
     async def _on(cls, hold: _Hold, how: str, sql: str, args: list[Any]) -> Any:
-        if hold.lock is None:  # a read request's: its task alone uses it
-            return await cls._postgres(hold.raw, how, sql, args)
-        async with hold.lock:
-            return await cls._postgres(hold.raw, how, sql, args)
+        try:
+            if hold.lock is None:  # a read request's: its task alone uses it
+                return await cls._postgres(hold.raw, how, sql, args)
+            async with hold.lock:
+                return await cls._postgres(hold.raw, how, sql, args)
+        except BaseException:
+            # Failed or cancelled half-way: reset as asyncpg would, whatever it was.
+            hold.reads_only = False
+            raise
 
     async def _leave_read_hold(self) -> None:
         """Before a transaction or text SQL in a read request: give its connection back,
